@@ -1,0 +1,155 @@
+using System.Formats.Asn1;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using OcspFunctions.Protocol.Signing;
+
+namespace OcspFunctions.Protocol;
+
+/// <summary>
+/// Writes signed OCSP responses (RFC 6960 §4.2.1, profile of RFC 9919 §3.2): ResponderID byKey, times as
+/// YYYYMMDDHHMMSSZ, nextUpdate always present, the delegated responder certificate in <c>certs</c>.
+/// The parts that never change per responder are encoded once.
+/// </summary>
+public sealed class OcspResponseWriter
+{
+    private static readonly Asn1Tag Ctx0 = new(TagClass.ContextSpecific, 0, isConstructed: true);
+    private static readonly Asn1Tag Ctx1 = new(TagClass.ContextSpecific, 1, isConstructed: true);
+    private static readonly Asn1Tag Ctx2 = new(TagClass.ContextSpecific, 2, isConstructed: true);
+
+    private readonly byte[] _responderId;
+    private readonly byte[]? _certs;
+    private readonly byte[] _extendedRevokeExtensions;
+
+    /// <param name="responderCertificate">The certificate of the key that signs (delegated responder or the CA itself).</param>
+    /// <param name="includeCertificate">RFC 9919 §3.2.2: a delegated responder's certificate MUST be in certs; the CA's may be left out.</param>
+    public OcspResponseWriter(X509Certificate2 responderCertificate, IOcspSigner signer, bool includeCertificate = true)
+    {
+        Signer = signer;
+        ResponderKeyHash = SHA1.HashData(responderCertificate.PublicKey.EncodedKeyValue.RawData);
+
+        // ResponderID byKey [2] EXPLICIT KeyHash (SHA-1 of the subjectPublicKey value, RFC 6960 §4.2.1).
+        var w = new AsnWriter(AsnEncodingRules.DER);
+        w.PushSequence(Ctx2);
+        w.WriteOctetString(ResponderKeyHash);
+        w.PopSequence(Ctx2);
+        _responderId = w.Encode();
+
+        if (includeCertificate)
+        {
+            w = new AsnWriter(AsnEncodingRules.DER);
+            w.PushSequence(Ctx0);
+            w.PushSequence();
+            w.WriteEncodedValue(responderCertificate.RawData);
+            w.PopSequence();
+            w.PopSequence(Ctx0);
+            _certs = w.Encode();
+        }
+
+        // responseExtensions [1] EXPLICIT { extended-revoke, non-critical, NULL } (RFC 6960 §4.4.8).
+        w = new AsnWriter(AsnEncodingRules.DER);
+        w.PushSequence(Ctx1);
+        w.PushSequence();
+        w.PushSequence();
+        w.WriteObjectIdentifier(Oids.OcspExtendedRevoke);
+        w.WriteOctetString([0x05, 0x00]);
+        w.PopSequence();
+        w.PopSequence();
+        w.PopSequence(Ctx1);
+        _extendedRevokeExtensions = w.Encode();
+    }
+
+    public IOcspSigner Signer { get; }
+
+    /// <summary>SHA-1 of the responder's subjectPublicKey: the byKey ResponderID.</summary>
+    public byte[] ResponderKeyHash { get; }
+
+    /// <summary>Builds, signs and wraps a complete successful OCSPResponse.</summary>
+    public async ValueTask<byte[]> WriteAsync(IReadOnlyList<SingleResponse> responses, DateTimeOffset producedAt,
+        bool extendedRevoke = false, CancellationToken cancellationToken = default)
+    {
+        byte[] tbs = EncodeResponseData(responses, producedAt, extendedRevoke);
+        byte[] signature = await Signer.SignAsync(tbs, cancellationToken).ConfigureAwait(false);
+        return Assemble(tbs, signature);
+    }
+
+    /// <summary>The DER of ResponseData — what the signature covers. Version v1 is the DEFAULT and omitted.</summary>
+    public byte[] EncodeResponseData(IReadOnlyList<SingleResponse> responses, DateTimeOffset producedAt, bool extendedRevoke = false)
+    {
+        if (responses.Count == 0) throw new ArgumentException("a response needs at least one SingleResponse");
+        var w = new AsnWriter(AsnEncodingRules.DER, initialCapacity: 256);
+        w.PushSequence();
+        w.WriteEncodedValue(_responderId);
+        WriteTime(w, producedAt);
+        w.PushSequence();
+        foreach (var single in responses) WriteSingleResponse(w, single);
+        w.PopSequence();
+        if (extendedRevoke) w.WriteEncodedValue(_extendedRevokeExtensions);
+        w.PopSequence();
+        return w.Encode();
+    }
+
+    /// <summary>Wraps ResponseData and its signature into BasicOCSPResponse, ResponseBytes and OCSPResponse.</summary>
+    public byte[] Assemble(byte[] responseData, byte[] signature)
+    {
+        var w = new AsnWriter(AsnEncodingRules.DER, initialCapacity: responseData.Length + signature.Length + (_certs?.Length ?? 0) + 64);
+        w.PushSequence();                                  // OCSPResponse
+        w.WriteEnumeratedValue(OcspResponseStatus.Successful);
+        w.PushSequence(Ctx0);                              // responseBytes [0] EXPLICIT
+        w.PushSequence();                                  // ResponseBytes
+        w.WriteObjectIdentifier(Oids.OcspBasic);
+        w.PushOctetString();
+        w.PushSequence();                                  // BasicOCSPResponse
+        w.WriteEncodedValue(responseData);
+        w.WriteEncodedValue(Signer.Algorithm.AlgorithmIdentifier);
+        w.WriteBitString(signature);
+        if (_certs is not null) w.WriteEncodedValue(_certs);
+        w.PopSequence();
+        w.PopOctetString();
+        w.PopSequence();
+        w.PopSequence(Ctx0);
+        w.PopSequence();
+        return w.Encode();
+    }
+
+    private static void WriteSingleResponse(AsnWriter w, SingleResponse single)
+    {
+        if (single.NextUpdate is not { } nextUpdate)
+            throw new ArgumentException("nextUpdate is mandatory (RFC 5019 §2.2.4)");
+        if (nextUpdate <= single.ThisUpdate) throw new ArgumentException("nextUpdate must be after thisUpdate");
+        w.PushSequence();
+        single.CertId.Encode(w);
+        switch (single.Status.Kind)
+        {
+            case CertStatusKind.Good:
+                w.WriteNull(new Asn1Tag(TagClass.ContextSpecific, 0));        // good [0] IMPLICIT NULL
+                break;
+            case CertStatusKind.Revoked:
+                var revoked = new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true);
+                w.PushSequence(revoked);                                       // revoked [1] IMPLICIT RevokedInfo
+                WriteTime(w, single.Status.RevocationTime);
+                if (single.Status.Reason is { } reason)
+                {
+                    w.PushSequence(Ctx0);                                      // revocationReason [0] EXPLICIT
+                    w.WriteEnumeratedValue(reason);
+                    w.PopSequence(Ctx0);
+                }
+                w.PopSequence(revoked);
+                break;
+            default:
+                w.WriteNull(new Asn1Tag(TagClass.ContextSpecific, 2));        // unknown [2] IMPLICIT NULL
+                break;
+        }
+        WriteTime(w, single.ThisUpdate);
+        w.PushSequence(Ctx0);
+        WriteTime(w, nextUpdate);
+        w.PopSequence(Ctx0);
+        w.PopSequence();
+    }
+
+    /// <summary>GeneralizedTime YYYYMMDDHHMMSSZ: UTC, whole seconds (RFC 5019 §2.2.4; Firefox rejects fractions).</summary>
+    private static void WriteTime(AsnWriter w, DateTimeOffset time)
+    {
+        var utc = time.ToUniversalTime();
+        w.WriteGeneralizedTime(utc.AddTicks(-(utc.Ticks % TimeSpan.TicksPerSecond)), omitFractionalSeconds: true);
+    }
+}
