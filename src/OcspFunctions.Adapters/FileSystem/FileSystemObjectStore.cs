@@ -1,0 +1,126 @@
+using System.Runtime.CompilerServices;
+using OcspFunctions.Engine.Store;
+
+namespace OcspFunctions.Adapters.FileSystem;
+
+/// <summary>
+/// The embedded store: a directory. Writes go to a temporary file in the same directory and are renamed over the
+/// target (atomic on POSIX and NTFS), so a reader or a killed run never sees half a response. The lease is an
+/// exclusive OS file lock, released by the OS if the process dies.
+/// </summary>
+public sealed class FileSystemObjectStore : IObjectStore
+{
+    private readonly string _root;
+
+    public FileSystemObjectStore(string root)
+    {
+        _root = Path.GetFullPath(root);
+        Directory.CreateDirectory(_root);
+    }
+
+    public string Root => _root;
+
+    public async Task<StoredObject?> GetAsync(string name, CancellationToken cancellationToken)
+    {
+        string path = PathOf(name);
+        try
+        {
+            var content = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+            var modified = File.GetLastWriteTimeUtc(path);
+            return new StoredObject(content, $"\"{modified.Ticks:x}-{content.Length:x}\"", new DateTimeOffset(modified, TimeSpan.Zero));
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StoreException($"cannot read {path}: {e.Message}", e);
+        }
+    }
+
+    public async Task PutAsync(string name, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    {
+        string path = PathOf(name);
+        string temp = $"{path}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, FileOptions.Asynchronous))
+            {
+                await stream.WriteAsync(content, cancellationToken).ConfigureAwait(false);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or OperationCanceledException)
+        {
+            TryDelete(temp);
+            if (e is OperationCanceledException) throw;
+            throw new StoreException($"cannot write {path}: {e.Message}", e);
+        }
+    }
+
+    public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken)
+    {
+        string path = PathOf(name);
+        try
+        {
+            if (!File.Exists(path)) return Task.FromResult(false);
+            File.Delete(path);
+            return Task.FromResult(true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StoreException($"cannot delete {path}: {e.Message}", e);
+        }
+    }
+
+    public async IAsyncEnumerable<string> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // Enumerate the directory holding the prefix, then filter by the full name.
+        int slash = prefix.LastIndexOf('/');
+        string directory = slash < 0 ? _root : PathOf(prefix[..slash]);
+        if (!Directory.Exists(directory)) yield break;
+        foreach (var file in Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (file.EndsWith(".tmp", StringComparison.Ordinal)) continue;
+            string name = Path.GetRelativePath(_root, file).Replace(Path.DirectorySeparatorChar, '/');
+            if (name.StartsWith(prefix, StringComparison.Ordinal)) yield return name;
+        }
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    public Task<IAsyncDisposable?> TryAcquireLeaseAsync(string name, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        string path = PathOf(name);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        try
+        {
+            // FileShare.None takes an exclusive lock (flock on Unix); the duration does not apply: the lock lives
+            // until disposed or the process ends.
+            var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            stream.SetLength(0);
+            var note = System.Text.Encoding.UTF8.GetBytes($"pid {Environment.ProcessId} since {DateTimeOffset.UtcNow:O}\n");
+            stream.Write(note);
+            stream.Flush();
+            return Task.FromResult<IAsyncDisposable?>(stream);
+        }
+        catch (IOException)
+        {
+            return Task.FromResult<IAsyncDisposable?>(null);
+        }
+    }
+
+    private string PathOf(string name)
+    {
+        if (name.Length == 0 || name.Contains("..", StringComparison.Ordinal) || name.StartsWith('/') || name.Contains('\\'))
+            throw new ArgumentException($"bad store name '{name}'");
+        return Path.Combine(_root, name.Replace('/', Path.DirectorySeparatorChar));
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

@@ -1,0 +1,92 @@
+using OcspFunctions.Engine.Sources;
+
+namespace OcspFunctions.Engine;
+
+/// <summary>
+/// The whole configuration, bound from the "Ocsp" section of a JSON file and environment variables
+/// (<c>Ocsp__Issuers__0__Certificate</c>), so Azure app settings work unchanged.
+/// </summary>
+public sealed class OcspOptions
+{
+    public const string SectionName = "Ocsp";
+
+    public StoreOptions Store { get; set; } = new();
+
+    public TimingOptions Timing { get; set; } = new();
+
+    public List<IssuerOptions> Issuers { get; set; } = [];
+
+    /// <summary>Cap on any one fetched source (CRL, serial list). A 1,000,000-entry CRL is ~40 MB.</summary>
+    public long MaxSourceBytes { get; set; } = 512L * 1024 * 1024;
+
+    /// <summary>Time-out for one http(s) fetch.</summary>
+    public TimeSpan FetchTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Parallel signing calls; 0 means one per processor (local keys). Key Vault sets its own limit.</summary>
+    public int SigningConcurrency { get; set; }
+}
+
+public sealed class StoreOptions
+{
+    /// <summary>Directory of the embedded file-system store.</summary>
+    public string? Path { get; set; }
+}
+
+public sealed class TimingOptions
+{
+    /// <summary>nextUpdate − thisUpdate. CA/B BR §4.9.10: 8 hours to 10 days; Mozilla wants updates at least every 4 days.</summary>
+    public TimeSpan Validity { get; set; } = TimeSpan.FromDays(4);
+
+    /// <summary>Re-sign once this much of the validity has passed; default half of it (BR §4.9.10).</summary>
+    public TimeSpan? RefreshAfter { get; set; }
+
+    /// <summary>Keep signing responses for certificates this long past their expiry, then stop.</summary>
+    public TimeSpan ExpiredGrace { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Allow settings outside the CA/Browser Forum rules (private PKI only).</summary>
+    public bool AllowPrivatePki { get; set; }
+
+    public TimeSpan EffectiveRefreshAfter => RefreshAfter ?? Validity / 2;
+}
+
+public sealed class IssuerOptions
+{
+    /// <summary>Operator's name for the issuer (a CA after a key roll-over is a second issuer).</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Location of the CA certificate (PEM or DER).</summary>
+    public string Certificate { get; set; } = "";
+
+    /// <summary>Locations of full and delta CRLs (file paths or http(s) URLs).</summary>
+    public List<string> Crls { get; set; } = [];
+
+    /// <summary>Location of the issued-serials list; when set, the responder is deterministic (KB 2960124).</summary>
+    public string? IssuedSerials { get; set; }
+
+    public IssuedSerialsFormat IssuedSerialsFormat { get; set; } = IssuedSerialsFormat.Auto;
+
+    /// <summary>Location of revocations entered by hand; they win over the CRL.</summary>
+    public string? LocalRevocations { get; set; }
+
+    public ResponderOptions Responder { get; set; } = new();
+
+    /// <summary>CertID hash algorithms to pre-sign, one response each (RFC 9919 §3.2.1).</summary>
+    public List<string> HashAlgorithms { get; set; } = ["sha1", "sha256"];
+
+    /// <summary>Refuse an issued-serials list that lost more than this fraction of the serials since the last run (a truncated file).</summary>
+    public double MaxSerialsShrink { get; set; } = 0.05;
+}
+
+public sealed class ResponderOptions
+{
+    /// <summary>Location of the responder certificate (delegated, or the CA's own).</summary>
+    public string Certificate { get; set; } = "";
+
+    /// <summary>Path of the private key file (PEM or DER PKCS#8). The Azure issue adds a Key Vault key id.</summary>
+    public string? Key { get; set; }
+
+    public string? KeyPassword { get; set; }
+
+    /// <summary>RSA only: sign with RSASSA-PSS instead of PKCS#1 v1.5.</summary>
+    public bool UsePss { get; set; }
+}

@@ -1,0 +1,28 @@
+namespace OcspFunctions.Engine.Store;
+
+/// <summary>An object as read from the store, with the validators a conditional write or HTTP cache needs.</summary>
+public sealed record StoredObject(byte[] Content, string ETag, DateTimeOffset LastModified);
+
+/// <summary>The store failed (I/O, service error). The refresh stops for the issuer; nothing half-written is published.</summary>
+public sealed class StoreException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// The small surface every store implements (a directory; Blob storage): named objects, each write atomic
+/// (a reader sees the old or the new bytes, never a mix), and an exclusive lease so two refreshes never
+/// interleave. Names use '/' separators; the layout on top is <see cref="StoreLayout"/>.
+/// </summary>
+public interface IObjectStore
+{
+    Task<StoredObject?> GetAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Replaces the object atomically.</summary>
+    Task PutAsync(string name, ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
+
+    Task<bool> DeleteAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Names starting with <paramref name="prefix"/>.</summary>
+    IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken cancellationToken);
+
+    /// <summary>An exclusive lease on <paramref name="name"/>, or null when another holder has it. Dispose releases it.</summary>
+    Task<IAsyncDisposable?> TryAcquireLeaseAsync(string name, TimeSpan duration, CancellationToken cancellationToken);
+}

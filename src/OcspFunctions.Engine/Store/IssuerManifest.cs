@@ -1,0 +1,58 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace OcspFunctions.Engine.Store;
+
+/// <summary>Per-issuer record of the last refresh: what was accepted, what was published, what went wrong.</summary>
+public sealed class IssuerManifest
+{
+    public string IssuerId { get; set; } = "";
+    public string Name { get; set; } = "";
+    public string CaSubject { get; set; } = "";
+    public DateTimeOffset? LastRunStarted { get; set; }
+    public DateTimeOffset? LastRunFinished { get; set; }
+    public DateTimeOffset? LastSuccess { get; set; }
+    public bool LastRunSucceeded { get; set; }
+    public List<string> Errors { get; set; } = [];
+    public List<string> Warnings { get; set; } = [];
+
+    /// <summary>Highest accepted CRL number per CRL location: a lower one later is refused (a replayed CRL).</summary>
+    public Dictionary<string, string> CrlNumbers { get; set; } = [];
+
+    /// <summary>HTTP validators per source location, for conditional fetches.</summary>
+    public Dictionary<string, SourceState> Sources { get; set; } = [];
+
+    public int? IssuedSerialCount { get; set; }
+    public bool Deterministic { get; set; }
+    public int Good { get; set; }
+    public int Revoked { get; set; }
+    public DateTimeOffset? OldestNextUpdate { get; set; }
+    public DateTimeOffset? NextRefreshDue { get; set; }
+    public DateTimeOffset? ResponderNotAfter { get; set; }
+
+    /// <summary>What the stored responses were signed with; a change re-signs everything.</summary>
+    public string? SigningFingerprint { get; set; }
+
+    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, Options);
+
+    public static IssuerManifest Parse(byte[] content, string source)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<IssuerManifest>(content, Options) ?? throw new StoreException($"{source} is empty");
+        }
+        catch (JsonException e)
+        {
+            throw new StoreException($"{source} is not a valid manifest: {e.Message}", e);
+        }
+    }
+
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+    };
+}
+
+public sealed record SourceState(string? ETag, DateTimeOffset? LastModified);
