@@ -70,8 +70,11 @@ public sealed class IssuerOptions
 
     public ResponderOptions Responder { get; set; } = new();
 
-    /// <summary>CertID hash algorithms to pre-sign, one response each (RFC 9919 §3.2.1).</summary>
-    public List<string> HashAlgorithms { get; set; } = ["sha1", "sha256"];
+    /// <summary>CertID hash algorithms to pre-sign, one response each (RFC 9919 §3.2.1); empty means sha1 and sha256.</summary>
+    /// <remarks>Empty by default because the configuration binder appends to, rather than replaces, a pre-filled list.</remarks>
+    public List<string> HashAlgorithms { get; set; } = [];
+
+    public IReadOnlyList<string> EffectiveHashAlgorithms => HashAlgorithms.Count > 0 ? HashAlgorithms : ["sha1", "sha256"];
 
     /// <summary>Refuse an issued-serials list that lost more than this fraction of the serials since the last run (a truncated file).</summary>
     public double MaxSerialsShrink { get; set; } = 0.05;

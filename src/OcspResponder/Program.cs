@@ -1,23 +1,48 @@
 using System.CommandLine;
 using OcspResponder.Cli;
 
+var configOption = new Option<FileInfo?>("--config", "-c") { Description = "configuration file (JSON); environment variables Ocsp__… override it" };
+var verboseOption = new Option<bool>("--verbose", "-v") { Description = "log progress details" };
+
 var fileArgument = new Argument<FileInfo>("file") { Description = "an OCSP request, OCSP response or CRL, DER or PEM" };
 var inspect = new Command("inspect", "Print an OCSP request, an OCSP response or a CRL in readable form") { fileArgument };
-inspect.SetAction(async (parse, cancellationToken) =>
+inspect.SetAction((parse, ct) => Guard("inspect", async () =>
 {
-    var file = parse.GetValue(fileArgument)!;
+    var bytes = await File.ReadAllBytesAsync(parse.GetValue(fileArgument)!.FullName, ct);
+    Console.Write(Inspector.Describe(bytes));
+    return 0;
+}));
+
+var refresh = new Command("refresh", "Ingest CRLs and issued serials, sign what changed or is due, publish to the store") { configOption, verboseOption };
+refresh.SetAction((parse, ct) => Guard("refresh", () =>
+    RefreshCommand.RunAsync(parse.GetValue(configOption)?.FullName, parse.GetValue(verboseOption), Console.Out, Console.Error, ct)));
+
+var status = new Command("status", "Counts, freshness and the last run of each issuer; non-zero exit when stale or failing") { configOption };
+status.SetAction((parse, ct) => Guard("status", () =>
+    StatusCommand.RunAsync(parse.GetValue(configOption)?.FullName, Console.Out, Console.Error, ct)));
+
+var certOption = new Option<FileInfo>("--cert") { Description = "the certificate (PEM) to staple", Required = true };
+var outOption = new Option<FileInfo>("--out") { Description = "where to write the DER response", Required = true };
+var staple = new Command("staple", "Write the current response for a certificate, for nginx ssl_stapling_file") { configOption, certOption, outOption };
+staple.SetAction((parse, ct) => Guard("staple", () =>
+    StapleCommand.RunAsync(parse.GetValue(configOption)?.FullName, parse.GetValue(certOption)!.FullName, parse.GetValue(outOption)!.FullName,
+        Console.Out, Console.Error, ct)));
+
+var root = new RootCommand("OcspFunctions OCSP responder") { inspect, refresh, status, staple };
+return await root.Parse(args).InvokeAsync();
+
+// Expected failures print one clear line and exit 2; anything else is a bug and keeps its stack trace.
+static async Task<int> Guard(string verb, Func<Task<int>> action)
+{
     try
     {
-        var bytes = await File.ReadAllBytesAsync(file.FullName, cancellationToken);
-        Console.Write(Inspector.Describe(bytes));
-        return 0;
+        return await action();
     }
-    catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or FormatException)
+    catch (Exception e) when (e is ConfigLoader.ConfigurationException or IOException or UnauthorizedAccessException or InvalidDataException
+                                  or FormatException or System.Security.Cryptography.CryptographicException
+                                  or OcspFunctions.Engine.Store.StoreException or OcspFunctions.Protocol.MalformedResponseException)
     {
-        Console.Error.WriteLine($"inspect: {file.FullName}: {e.Message}");
+        Console.Error.WriteLine($"{verb}: {e.Message}");
         return 2;
     }
-});
-
-var root = new RootCommand("OcspFunctions OCSP responder: refresh, serve and inspect") { inspect };
-return await root.Parse(args).InvokeAsync();
+}

@@ -52,4 +52,7 @@ public sealed class IssuedSerials
     public Dictionary<SerialNumber, DateTimeOffset?> Serials { get; } = [];
 
     public List<Revocation> Revocations { get; } = [];
+
+    /// <summary>Directory entries skipped because their names are not hex serials (Windows layout); 0 for file formats.</summary>
+    public int IgnoredNames { get; set; }
 }

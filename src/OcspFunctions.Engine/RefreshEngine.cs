@@ -1,0 +1,382 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Numerics;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+using OcspFunctions.Engine.Sources;
+using OcspFunctions.Engine.Store;
+using OcspFunctions.Protocol;
+using OcspFunctions.Protocol.Crl;
+using OcspFunctions.Protocol.Signing;
+
+namespace OcspFunctions.Engine;
+
+/// <summary>
+/// One refresh run (the timer function's job). Per issuer: read and validate every input first — CA and
+/// responder certificates, signer, CRLs (signature, expiry, CRL number), issued serials (shrink check), local
+/// revocations — and only then sign what changed, then what is due, writing each response atomically and the
+/// index after the responses. Any failure leaves that issuer's published responses as they were.
+/// </summary>
+public sealed class RefreshEngine(
+    OcspOptions options,
+    IObjectStore store,
+    ISourceReader sources,
+    ISignerFactory signers,
+    TimeProvider time,
+    ILogger<RefreshEngine> logger)
+{
+    /// <summary>Signing work is done in batches; the index is saved between them so a killed run keeps its progress.</summary>
+    public int BatchSize { get; init; } = 20_000;
+
+    public int CheckpointEvery { get; init; } = 100_000;
+
+    public IProgress<RefreshProgress>? Progress { get; init; }
+
+    private readonly TimingPolicy _timing = new(options.Timing);
+
+    public async Task<RefreshReport> RunAsync(CancellationToken cancellationToken)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var report = new RefreshReport();
+        await using var lease = await store.TryAcquireLeaseAsync(StoreLayout.RefreshLock, TimeSpan.FromMinutes(15), cancellationToken)
+            .ConfigureAwait(false);
+        if (lease is null)
+        {
+            logger.LogWarning("Another refresh holds the store lease; nothing done");
+            report.LockHeld = true;
+            return report;
+        }
+        foreach (var issuer in options.Issuers)
+        {
+            var result = new IssuerRefreshResult { Name = issuer.Name };
+            report.Issuers.Add(result);
+            await RefreshIssuerAsync(issuer, result, cancellationToken).ConfigureAwait(false);
+        }
+        report.Duration = stopwatch.Elapsed;
+        return report;
+    }
+
+    private async Task RefreshIssuerAsync(IssuerOptions issuer, IssuerRefreshResult result, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        IssuerManifest? manifest = null;
+        try
+        {
+            var ca = CertificateFiles.Load(await FetchAsync(null, null, issuer.Certificate, cancellationToken).ConfigureAwait(false), issuer.Certificate);
+            var ocspIssuer = new OcspIssuer(ca);
+            string id = ocspIssuer.KeyHashHex;
+            result.IssuerId = id;
+            manifest = await LoadManifestAsync(id, cancellationToken).ConfigureAwait(false) ?? new IssuerManifest();
+            manifest.IssuerId = id;
+            manifest.Name = issuer.Name;
+            manifest.CaSubject = ca.Subject;
+            manifest.LastRunStarted = now;
+            manifest.Warnings = [];
+            var index = await LoadIndexAsync(id, cancellationToken).ConfigureAwait(false);
+
+            var inputs = await ReadInputsAsync(issuer, ca, manifest, now, result, cancellationToken).ConfigureAwait(false);
+            await PublishAsync(issuer, ocspIssuer, inputs, manifest, index, now, result, cancellationToken).ConfigureAwait(false);
+
+            result.Succeeded = result.SigningFailures == 0;
+            manifest.LastRunSucceeded = result.Succeeded;
+            if (result.Succeeded) manifest.LastSuccess = now;
+            manifest.Errors = [.. result.Errors];
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Input or store failure: nothing (more) is published for this issuer; the previous responses stay.
+            result.Succeeded = false;
+            result.Errors.Add(e.Message);
+            logger.LogError(e, "Refresh of issuer {Issuer} failed: {Error}", issuer.Name, e.Message);
+            if (manifest is not null)
+            {
+                manifest.LastRunSucceeded = false;
+                manifest.Errors = [.. result.Errors];
+            }
+        }
+        if (manifest is not null && result.IssuerId is { } issuerId)
+        {
+            manifest.Warnings = [.. result.Warnings];
+            manifest.LastRunFinished = time.GetUtcNow();
+            try
+            {
+                await store.PutAsync(StoreLayout.Manifest(issuerId), manifest.Serialize(), cancellationToken).ConfigureAwait(false);
+            }
+            catch (StoreException e)
+            {
+                result.Succeeded = false;
+                result.Errors.Add(e.Message);
+                logger.LogError(e, "Cannot record the manifest of issuer {Issuer}", issuer.Name);
+            }
+        }
+    }
+
+    private sealed record Inputs(
+        X509Certificate2 Responder,
+        IOcspSigner Signer,
+        StatusDecision Decision,
+        IssuedSerials? Issued,
+        Dictionary<string, BigInteger> CrlNumbers);
+
+    private async Task<Inputs> ReadInputsAsync(IssuerOptions issuer, X509Certificate2 ca, IssuerManifest manifest, DateTimeOffset now,
+        IssuerRefreshResult result, CancellationToken cancellationToken)
+    {
+        string id = manifest.IssuerId;
+
+        // Responder certificate and key (RFC 6960 §4.2.2.2).
+        var responder = CertificateFiles.Load(
+            await FetchAsync(id, manifest, issuer.Responder.Certificate, cancellationToken).ConfigureAwait(false), issuer.Responder.Certificate);
+        var findings = ResponderCertificateCheck.Check(responder, ca, now, TimingPolicy.MinimumValidity);
+        result.Warnings.AddRange(findings.Where(f => f.Severity == FindingSeverity.Warning).Select(f => f.ToString()));
+        var errors = findings.Where(f => f.Severity == FindingSeverity.Error).ToList();
+        if (errors.Count > 0)
+            throw new InvalidOperationException($"responder certificate '{responder.Subject}' is not usable: {string.Join("; ", errors)}");
+        var signer = await signers.CreateAsync(issuer, cancellationToken).ConfigureAwait(false);
+        var spki = await signer.GetSubjectPublicKeyInfoAsync(cancellationToken).ConfigureAwait(false);
+        if (!spki.AsSpan().SequenceEqual(responder.PublicKey.ExportSubjectPublicKeyInfo()))
+            throw new InvalidOperationException($"the responder key does not match the responder certificate '{responder.Subject}'");
+
+        // CRLs: every one must verify with the CA key, be current and not go backwards.
+        var decision = new StatusDecision();
+        var crlNumbers = new Dictionary<string, BigInteger>();
+        var fulls = new List<CertificateRevocationList>();
+        var deltas = new List<CertificateRevocationList>();
+        foreach (var location in issuer.Crls)
+        {
+            var crl = CertificateRevocationList.Decode(await FetchAsync(id, manifest, location, cancellationToken).ConfigureAwait(false));
+            crl.EnsureIssuedBy(ca);
+            if (crl.NextUpdate is { } next && next <= now)
+                throw new CrlException($"CRL {location} expired at {next:u}; refusing stale revocation data");
+            if (crl.NextUpdate is null) result.Warnings.Add($"CRL {location} has no nextUpdate");
+            if (crl.CrlNumber is { } number)
+            {
+                if (manifest.CrlNumbers.TryGetValue(location, out var last) && BigInteger.TryParse(last, out var lastNumber) && number < lastNumber)
+                    throw new CrlException($"CRL {location} has CRL number {number}, lower than the {lastNumber} already accepted (a replayed or rolled-back CRL)");
+                crlNumbers[location] = number;
+            }
+            (crl.IsDelta ? deltas : fulls).Add(crl);
+        }
+        foreach (var full in fulls) decision.AddFullCrl(full);
+        foreach (var delta in deltas)
+        {
+            // RFC 5280 §5.2.4: a delta applies to a full CRL whose number is at least its BaseCRLNumber.
+            if (!fulls.Any(f => f.CrlNumber is { } n && n >= delta.DeltaCrlIndicator))
+                throw new CrlException($"delta CRL (base {delta.DeltaCrlIndicator}) has no matching full CRL among the configured CRLs");
+            decision.ApplyDeltaCrl(delta);
+        }
+
+        IssuedSerials? issued = null;
+        if (!string.IsNullOrEmpty(issuer.IssuedSerials))
+        {
+            issued = await ReadIssuedSerialsAsync(issuer, id, manifest, cancellationToken).ConfigureAwait(false);
+            int count = issued.Serials.Count;
+            if (manifest.IssuedSerialCount is { } previous && previous > 0)
+            {
+                if (count == 0 || count < previous * (1 - issuer.MaxSerialsShrink))
+                    throw new SourceException($"issued-serials list {issuer.IssuedSerials} shrank from {previous} to {count} serials " +
+                                              $"(more than MaxSerialsShrink {issuer.MaxSerialsShrink:P0}); is it truncated?");
+            }
+            decision.AddRevocations(issued.Revocations);
+        }
+        else
+        {
+            result.Warnings.Add("no issued-serials list: only revoked serials are pre-signed and all others get unauthorized (not deterministic)");
+        }
+
+        if (!string.IsNullOrEmpty(issuer.LocalRevocations))
+        {
+            var bytes = await FetchAsync(id, manifest, issuer.LocalRevocations, cancellationToken).ConfigureAwait(false);
+            using var reader = new StreamReader(new MemoryStream(bytes));
+            decision.AddRevocations(LocalRevocationsParser.Parse(reader, issuer.LocalRevocations));
+        }
+        return new Inputs(responder, signer, decision, issued, crlNumbers);
+    }
+
+    private async Task<IssuedSerials> ReadIssuedSerialsAsync(IssuerOptions issuer, string id, IssuerManifest manifest, CancellationToken cancellationToken)
+    {
+        string location = issuer.IssuedSerials!;
+        bool directory = issuer.IssuedSerialsFormat == IssuedSerialsFormat.WindowsDirectory
+                         || (issuer.IssuedSerialsFormat == IssuedSerialsFormat.Auto && Directory.Exists(location));
+        if (directory)
+        {
+            var names = new List<string>();
+            await foreach (var name in sources.ListAsync(location, cancellationToken).ConfigureAwait(false)) names.Add(name);
+            return IssuedSerialsParser.FromFileNames(names, location);
+        }
+        var content = await FetchAsync(id, manifest, location, cancellationToken).ConfigureAwait(false);
+        return IssuedSerialsParser.Parse(content, issuer.IssuedSerialsFormat, location);
+    }
+
+    private async Task PublishAsync(IssuerOptions issuer, OcspIssuer ocspIssuer, Inputs inputs, IssuerManifest manifest, IssuerIndex index,
+        DateTimeOffset now, IssuerRefreshResult result, CancellationToken cancellationToken)
+    {
+        string id = manifest.IssuerId;
+        var algorithms = issuer.EffectiveHashAlgorithms.Select(CertIdHashAlgorithms.Parse).Distinct().ToArray();
+        var statuses = inputs.Decision.Decide(inputs.Issued, now, _timing.ExpiredGrace);
+
+        var thisUpdate = TimingPolicy.ThisUpdate(now);
+        var producedAt = DateTimeOffset.FromUnixTimeSeconds(now.ToUnixTimeSeconds());
+        var responderNotAfter = new DateTimeOffset(inputs.Responder.NotAfter.ToUniversalTime());
+        var nextUpdate = _timing.NextUpdate(thisUpdate, responderNotAfter);
+        if (nextUpdate - thisUpdate < TimingPolicy.MinimumValidity && !_timing.AllowPrivatePki)
+            throw new InvalidOperationException($"responder certificate expires at {responderNotAfter:u}: responses would last under 8 hours; issue a new responder certificate");
+
+        // Anything that changes how responses are signed invalidates all of them.
+        string fingerprint = $"{inputs.Responder.Thumbprint}|{inputs.Signer.Algorithm.Name}|{string.Join(",", algorithms.Select(a => a.Name()))}";
+        bool resignAll = manifest.SigningFingerprint != fingerprint;
+
+        var changed = new List<(SerialNumber Serial, CertStatus Status)>();
+        var due = new List<(SerialNumber Serial, CertStatus Status, DateTimeOffset Due)>();
+        foreach (var (serial, status) in statuses)
+        {
+            if (resignAll || !index.Entries.TryGetValue(serial, out var entry) || !entry.SameStatus(status))
+            {
+                changed.Add((serial, status));
+                continue;
+            }
+            var refreshDue = RefreshDue(serial, entry);
+            if (refreshDue <= now) due.Add((serial, status, refreshDue));
+            else result.Unchanged++;
+        }
+        var removed = index.Entries.Keys.Where(s => !statuses.ContainsKey(s)).ToList();
+        due.Sort((a, b) => a.Due.CompareTo(b.Due));
+        result.Changed = changed.Count;
+        result.Refreshed = due.Count;
+        result.Deterministic = inputs.Issued is not null;
+
+        var writer = new OcspResponseWriter(inputs.Responder, inputs.Signer,
+            includeCertificate: !ocspIssuer.SubjectPublicKey.AsSpan().SequenceEqual(inputs.Responder.PublicKey.EncodedKeyValue.RawData));
+        var work = changed.Concat(due.Select(d => (d.Serial, d.Status))).ToList();
+        int concurrency = options.SigningConcurrency > 0 ? options.SigningConcurrency : Environment.ProcessorCount;
+        int done = 0, sinceCheckpoint = 0;
+        var failures = new ConcurrentQueue<string>();
+        bool indexDirty = false;
+
+        for (int start = 0; start < work.Count; start += BatchSize)
+        {
+            var batch = work.GetRange(start, Math.Min(BatchSize, work.Count - start));
+            var signed = new IndexEntry?[batch.Count];
+            await Parallel.ForEachAsync(Enumerable.Range(0, batch.Count),
+                new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken },
+                async (i, ct) =>
+                {
+                    var (serial, status) = batch[i];
+                    try
+                    {
+                        foreach (var algorithm in algorithms)
+                        {
+                            var single = new SingleResponse(ocspIssuer.CertIdFor(serial, algorithm), status, thisUpdate, nextUpdate);
+                            bool extendedRevoke = status.Kind == CertStatusKind.Revoked && status.RevocationTime == DateTimeOffset.UnixEpoch
+                                                  && status.Reason == RevocationReason.CertificateHold;
+                            var der = await writer.WriteAsync([single], producedAt, extendedRevoke, ct).ConfigureAwait(false);
+                            await store.PutAsync(StoreLayout.Response(algorithm, ocspIssuer.KeyHash(algorithm), serial), der, ct).ConfigureAwait(false);
+                        }
+                        signed[i] = new IndexEntry(status.Kind, status.Kind == CertStatusKind.Revoked ? status.RevocationTime.ToUnixTimeSeconds() : -1,
+                            status.Reason, thisUpdate.ToUnixTimeSeconds(), nextUpdate.ToUnixTimeSeconds());
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        // A failed signature or write publishes nothing for this serial; the next run retries it.
+                        failures.Enqueue($"serial {serial}: {e.Message}");
+                    }
+                    Progress?.Report(new RefreshProgress(issuer.Name, Interlocked.Increment(ref done), work.Count));
+                }).ConfigureAwait(false);
+
+            for (int i = 0; i < batch.Count; i++)
+            {
+                if (signed[i] is not { } entry) continue;
+                index.Entries[batch[i].Serial] = entry;
+                result.ResponsesSigned += algorithms.Length;
+                indexDirty = true;
+            }
+            sinceCheckpoint += batch.Count;
+            if (sinceCheckpoint >= CheckpointEvery && start + batch.Count < work.Count)
+            {
+                await store.PutAsync(StoreLayout.Index(id), index.Serialize(), cancellationToken).ConfigureAwait(false);
+                sinceCheckpoint = 0;
+            }
+        }
+
+        foreach (var serial in removed)
+        {
+            foreach (var algorithm in CertIdHashAlgorithms.All)
+                await store.DeleteAsync(StoreLayout.Response(algorithm, ocspIssuer.KeyHash(algorithm), serial), cancellationToken).ConfigureAwait(false);
+            index.Entries.Remove(serial);
+            indexDirty = true;
+        }
+        result.Removed = removed.Count;
+        result.SigningFailures = failures.Count;
+        foreach (var failure in failures.Take(20)) result.Errors.Add(failure);
+        if (failures.Count > 20) result.Errors.Add($"… and {failures.Count - 20} more signing failures");
+
+        if (indexDirty) await store.PutAsync(StoreLayout.Index(id), index.Serialize(), cancellationToken).ConfigureAwait(false);
+
+        // Only a run whose responses were all signed moves the fingerprint: otherwise the next run re-signs all again.
+        if (failures.IsEmpty) manifest.SigningFingerprint = fingerprint;
+        foreach (var (location, number) in inputs.CrlNumbers) manifest.CrlNumbers[location] = number.ToString();
+        manifest.IssuedSerialCount = inputs.Issued?.Serials.Count;
+        manifest.Deterministic = inputs.Issued is not null;
+        manifest.ResponderNotAfter = responderNotAfter;
+        manifest.Good = result.Good = index.Entries.Values.Count(e => e.Status == CertStatusKind.Good);
+        manifest.Revoked = result.Revoked = index.Entries.Values.Count(e => e.Status == CertStatusKind.Revoked);
+        manifest.OldestNextUpdate = index.Entries.Count == 0 ? null
+            : DateTimeOffset.FromUnixTimeSeconds(index.Entries.Values.Min(e => e.NextUpdate));
+        manifest.NextRefreshDue = index.Entries.Count == 0 ? null : index.Entries.Min(kv => RefreshDue(kv.Key, kv.Value));
+
+        logger.LogInformation(
+            "Issuer {Issuer}: {Changed} changed, {Refreshed} refreshed, {Unchanged} unchanged, {Removed} removed, {Signed} responses signed, {Failures} failures",
+            issuer.Name, result.Changed, result.Refreshed, result.Unchanged, result.Removed, result.ResponsesSigned, result.SigningFailures);
+    }
+
+    private DateTimeOffset RefreshDue(SerialNumber serial, IndexEntry entry) =>
+        _timing.RefreshDue(DateTimeOffset.FromUnixTimeSeconds(entry.ThisUpdate), DateTimeOffset.FromUnixTimeSeconds(entry.NextUpdate), Spread(serial));
+
+    /// <summary>FNV-1a of the serial: a stable per-serial spread of refresh times.</summary>
+    private static uint Spread(SerialNumber serial)
+    {
+        uint hash = 2166136261;
+        foreach (byte b in serial.Bytes) hash = (hash ^ b) * 16777619;
+        return hash;
+    }
+
+    private async Task<IssuerManifest?> LoadManifestAsync(string id, CancellationToken cancellationToken)
+    {
+        var stored = await store.GetAsync(StoreLayout.Manifest(id), cancellationToken).ConfigureAwait(false);
+        return stored is null ? null : IssuerManifest.Parse(stored.Content, StoreLayout.Manifest(id));
+    }
+
+    private async Task<IssuerIndex> LoadIndexAsync(string id, CancellationToken cancellationToken)
+    {
+        var stored = await store.GetAsync(StoreLayout.Index(id), cancellationToken).ConfigureAwait(false);
+        return stored is null ? new IssuerIndex() : IssuerIndex.Parse(stored.Content, StoreLayout.Index(id));
+    }
+
+    /// <summary>
+    /// Fetches a source. Remote (http) sources are fetched conditionally: their bytes are cached in the store and
+    /// a 304 reuses the cached copy.
+    /// </summary>
+    private async Task<byte[]> FetchAsync(string? issuerId, IssuerManifest? manifest, string location, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(location)) throw new SourceException("a required source location is empty");
+        bool remote = issuerId is not null && manifest is not null && location.StartsWith("http", StringComparison.OrdinalIgnoreCase);
+        string cacheName = remote ? $"issuers/{issuerId}/sources/{Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(location)))[..32]}" : "";
+        SourceValidators? previous = null;
+        if (remote && manifest!.Sources.TryGetValue(location, out var state)) previous = new SourceValidators(state.ETag, state.LastModified);
+
+        var fetch = await sources.FetchAsync(location, previous, options.MaxSourceBytes, cancellationToken).ConfigureAwait(false);
+        if (fetch.NotModified)
+        {
+            var cached = await store.GetAsync(cacheName, cancellationToken).ConfigureAwait(false);
+            if (cached is not null) return cached.Content;
+            fetch = await sources.FetchAsync(location, null, options.MaxSourceBytes, cancellationToken).ConfigureAwait(false);
+        }
+        var content = fetch.Content ?? throw new SourceException($"{location}: no content");
+        if (remote)
+        {
+            await store.PutAsync(cacheName, content, cancellationToken).ConfigureAwait(false);
+            manifest!.Sources[location] = new SourceState(fetch.Validators?.ETag, fetch.Validators?.LastModified);
+        }
+        return content;
+    }
+}

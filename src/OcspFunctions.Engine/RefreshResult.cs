@@ -1,0 +1,36 @@
+namespace OcspFunctions.Engine;
+
+/// <summary>What one refresh did for one issuer.</summary>
+public sealed class IssuerRefreshResult
+{
+    public string Name { get; init; } = "";
+    public string? IssuerId { get; set; }
+    public bool Succeeded { get; set; }
+    public List<string> Errors { get; } = [];
+    public List<string> Warnings { get; } = [];
+    public int Good { get; set; }
+    public int Revoked { get; set; }
+    /// <summary>Serials whose status is new or changed, signed this run.</summary>
+    public int Changed { get; set; }
+    /// <summary>Serials re-signed because their refresh came due.</summary>
+    public int Refreshed { get; set; }
+    public int Unchanged { get; set; }
+    /// <summary>Serials whose responses were withdrawn (expired past grace, or no longer revoked without an issued list).</summary>
+    public int Removed { get; set; }
+    /// <summary>Responses signed and stored (one per CertID hash algorithm per serial).</summary>
+    public int ResponsesSigned { get; set; }
+    public int SigningFailures { get; set; }
+    public bool Deterministic { get; set; }
+}
+
+public sealed class RefreshReport
+{
+    public List<IssuerRefreshResult> Issuers { get; } = [];
+    public TimeSpan Duration { get; set; }
+    /// <summary>Another refresh held the lease; this run did nothing.</summary>
+    public bool LockHeld { get; set; }
+    public bool Succeeded => !LockHeld && Issuers.All(i => i.Succeeded);
+}
+
+/// <summary>Progress while signing, for a terminal progress line.</summary>
+public readonly record struct RefreshProgress(string Issuer, int Done, int Total);

@@ -1,0 +1,21 @@
+using OcspFunctions.Protocol.Signing;
+
+namespace OcspFunctions.Engine;
+
+/// <summary>Creates the signer for an issuer's responder key: a local key file here, Key Vault in the Azure adapters.</summary>
+public interface ISignerFactory
+{
+    Task<IOcspSigner> CreateAsync(IssuerOptions issuer, CancellationToken cancellationToken);
+}
+
+/// <summary>The embedded default: the responder key is a PEM or DER PKCS#8 file.</summary>
+public sealed class LocalKeySignerFactory : ISignerFactory
+{
+    public Task<IOcspSigner> CreateAsync(IssuerOptions issuer, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(issuer.Responder.Key))
+            throw new ArgumentException($"issuer '{issuer.Name}': Responder:Key is not set");
+        IOcspSigner signer = LocalKeySigner.FromFile(issuer.Responder.Key, issuer.Responder.UsePss, issuer.Responder.KeyPassword);
+        return Task.FromResult(signer);
+    }
+}

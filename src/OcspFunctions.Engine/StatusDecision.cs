@@ -1,0 +1,74 @@
+using OcspFunctions.Engine.Sources;
+using OcspFunctions.Protocol;
+using OcspFunctions.Protocol.Crl;
+
+namespace OcspFunctions.Engine;
+
+/// <summary>
+/// Decides each serial's status: revoked (CRLs ∪ index.txt ∪ local revocations; earliest time and its reason)
+/// beats issued → good; a serial that is neither gets no response, so the server answers unauthorized
+/// (RFC 5019 §2.2.3). Never-issued serials therefore never get good (Microsoft KB 2960124).
+/// </summary>
+public sealed class StatusDecision
+{
+    private readonly Dictionary<SerialNumber, (DateTimeOffset Time, RevocationReason? Reason)> _revoked = [];
+
+    public int RevokedCount => _revoked.Count;
+
+    public void AddFullCrl(CertificateRevocationList crl)
+    {
+        foreach (var entry in crl.RevokedCertificates)
+        {
+            // removeFromCRL only has meaning in a delta CRL (RFC 5280 §5.3.1).
+            if (entry.Reason == RevocationReason.RemoveFromCrl) continue;
+            Add(entry.SerialNumber, entry.RevocationDate, entry.Reason);
+        }
+    }
+
+    /// <summary>A delta applies on top of the full CRLs: removeFromCRL lifts a hold, other entries add (RFC 5280 §5.2.4).</summary>
+    public void ApplyDeltaCrl(CertificateRevocationList delta)
+    {
+        foreach (var entry in delta.RevokedCertificates)
+        {
+            if (entry.Reason == RevocationReason.RemoveFromCrl) _revoked.Remove(entry.SerialNumber);
+            else Add(entry.SerialNumber, entry.RevocationDate, entry.Reason);
+        }
+    }
+
+    /// <summary>Revocations from index.txt or entered by hand: applied after the CRLs so a delta cannot lift them.</summary>
+    public void AddRevocations(IEnumerable<Revocation> revocations)
+    {
+        foreach (var r in revocations) Add(r.Serial, r.RevocationTime, r.Reason);
+    }
+
+    private void Add(SerialNumber serial, DateTimeOffset time, RevocationReason? reason)
+    {
+        var utc = time.ToUniversalTime();
+        if (!_revoked.TryGetValue(serial, out var existing) || utc < existing.Time) _revoked[serial] = (utc, reason);
+    }
+
+    /// <summary>
+    /// The statuses to publish. With no issued list only revoked serials are answered. Certificates past expiry +
+    /// grace are dropped (their responses stop being re-signed).
+    /// </summary>
+    public Dictionary<SerialNumber, CertStatus> Decide(IssuedSerials? issued, DateTimeOffset now, TimeSpan expiredGrace)
+    {
+        var result = new Dictionary<SerialNumber, CertStatus>(issued?.Serials.Count ?? _revoked.Count);
+        if (issued is not null)
+        {
+            foreach (var (serial, notAfter) in issued.Serials)
+            {
+                if (notAfter is { } expiry && now > expiry + expiredGrace) continue;
+                result[serial] = _revoked.TryGetValue(serial, out var r) ? CertStatus.Revoked(r.Time, r.Reason) : CertStatus.Good;
+            }
+        }
+        foreach (var (serial, r) in _revoked)
+        {
+            if (result.ContainsKey(serial)) continue;
+            if (issued is not null && issued.Serials.TryGetValue(serial, out var notAfter)
+                && notAfter is { } expiry && now > expiry + expiredGrace) continue;
+            result[serial] = CertStatus.Revoked(r.Time, r.Reason);
+        }
+        return result;
+    }
+}

@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using OcspFunctions.Engine;
+
+namespace OcspResponder.Cli;
+
+public static class RefreshCommand
+{
+    /// <summary>Exit codes: 0 success, 1 an issuer failed, 2 bad configuration, 3 another refresh holds the lease.</summary>
+    public static async Task<int> RunAsync(string? configFile, bool verbose, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        var options = Composition.LoadValidated(configFile, error);
+        using var loggers = Composition.CreateLoggerFactory(verbose);
+        using var http = new HttpClient();
+        bool terminal = !Console.IsErrorRedirected;
+        long lastDraw = 0;
+        var engine = new RefreshEngine(options, Composition.CreateStore(options), Composition.CreateSources(options, http),
+            new LocalKeySignerFactory(), TimeProvider.System, loggers.CreateLogger<RefreshEngine>())
+        {
+            Progress = terminal
+                ? new SyncProgress(p =>
+                {
+                    // Redraw at most ten times a second; the last one always.
+                    long now = Stopwatch.GetTimestamp();
+                    if (p.Done != p.Total && Stopwatch.GetElapsedTime(Interlocked.Read(ref lastDraw), now).TotalMilliseconds < 100) return;
+                    Interlocked.Exchange(ref lastDraw, now);
+                    lock (error) error.Write($"\r{p.Issuer}: signing {p.Done:N0}/{p.Total:N0}   {(p.Done == p.Total ? "\n" : "")}");
+                })
+                : null,
+        };
+        var report = await engine.RunAsync(cancellationToken);
+        if (report.LockHeld)
+        {
+            error.WriteLine("refresh: another refresh holds the store lease; try again later");
+            return 3;
+        }
+        foreach (var i in report.Issuers)
+        {
+            output.WriteLine($"{i.Name}: {(i.Succeeded ? "ok" : "FAILED")}  good {i.Good:N0}  revoked {i.Revoked:N0}  " +
+                             $"signed {i.ResponsesSigned:N0} responses ({i.Changed:N0} changed, {i.Refreshed:N0} refreshed)  " +
+                             $"skipped {i.Unchanged:N0}  removed {i.Removed:N0}  errors {i.Errors.Count}" +
+                             (i.Deterministic ? "" : "  [no issued-serials list: not deterministic]"));
+            foreach (var w in i.Warnings) output.WriteLine($"  warning: {w}");
+            foreach (var e in i.Errors) output.WriteLine($"  error: {e}");
+        }
+        output.WriteLine($"refresh {(report.Succeeded ? "succeeded" : "FAILED")} in {report.Duration.TotalSeconds:0.0} s");
+        return report.Succeeded ? 0 : 1;
+    }
+
+    /// <summary>Progress&lt;T&gt; posts to the thread pool out of order; this reports inline.</summary>
+    private sealed class SyncProgress(Action<RefreshProgress> report) : IProgress<RefreshProgress>
+    {
+        public void Report(RefreshProgress value) => report(value);
+    }
+}

@@ -1,0 +1,41 @@
+using System.Security.Cryptography.X509Certificates;
+using OcspFunctions.Engine.Store;
+using OcspFunctions.Protocol;
+
+namespace OcspResponder.Cli;
+
+public static class StapleCommand
+{
+    /// <summary>Writes the current pre-signed response for one certificate (SHA-1 CertID, as stapling servers use) for nginx ssl_stapling_file.</summary>
+    public static async Task<int> RunAsync(string? configFile, string certificatePath, string outputPath, TextWriter output, TextWriter error,
+        CancellationToken cancellationToken)
+    {
+        var options = Composition.LoadValidated(configFile, error);
+        var store = Composition.CreateStore(options);
+        var leaf = X509Certificate2.CreateFromPemFile(certificatePath);
+        foreach (var issuerOptions in options.Issuers)
+        {
+            var ca = X509CertificateLoader.LoadCertificateFromFile(issuerOptions.Certificate);
+            if (!ResponderCertificateCheck.IsSignedBy(leaf, ca)) continue;
+            var serial = SerialNumber.FromIntegerContents(leaf.SerialNumberBytes.Span);
+            var issuer = new OcspIssuer(ca);
+            var stored = await store.GetAsync(StoreLayout.Response(CertIdHashAlgorithm.Sha1, issuer.KeyHash(CertIdHashAlgorithm.Sha1), serial), cancellationToken);
+            if (stored is null)
+            {
+                error.WriteLine($"staple: no pre-signed response for serial {serial} of '{ca.Subject}' (not issued, or not refreshed yet)");
+                return 1;
+            }
+            var single = OcspResponse.Decode(stored.Content).Basic!.Responses[0];
+            if (single.NextUpdate is { } next && next <= DateTimeOffset.UtcNow)
+            {
+                error.WriteLine($"staple: the stored response expired at {next:u}; run refresh");
+                return 1;
+            }
+            await File.WriteAllBytesAsync(outputPath, stored.Content, cancellationToken);
+            output.WriteLine($"wrote {outputPath}: serial {serial} {single.Status}, next update {single.NextUpdate:u}");
+            return 0;
+        }
+        error.WriteLine($"staple: no configured issuer signed {certificatePath}");
+        return 1;
+    }
+}

@@ -1,0 +1,60 @@
+using System.Security.Cryptography.X509Certificates;
+using OcspFunctions.Engine;
+using OcspFunctions.Engine.Store;
+using OcspFunctions.Protocol;
+
+namespace OcspResponder.Cli;
+
+public static class StatusCommand
+{
+    /// <summary>A refresh this late is stale: the responses are not renewed on the schedule the CA/B rules need.</summary>
+    public static readonly TimeSpan StaleAfterDue = TimeSpan.FromHours(1);
+
+    /// <summary>Exit codes: 0 all fresh and the last runs succeeded, 1 anything stale or failing, 2 bad configuration.</summary>
+    public static async Task<int> RunAsync(string? configFile, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        var options = Composition.LoadValidated(configFile, error);
+        var store = Composition.CreateStore(options);
+        var now = DateTimeOffset.UtcNow;
+        bool healthy = true;
+        foreach (var issuer in options.Issuers)
+        {
+            string id;
+            try
+            {
+                id = new OcspIssuer(X509CertificateLoader.LoadCertificateFromFile(issuer.Certificate)).KeyHashHex;
+            }
+            catch (Exception e) when (e is IOException or System.Security.Cryptography.CryptographicException)
+            {
+                output.WriteLine($"{issuer.Name}: cannot read CA certificate {issuer.Certificate}: {e.Message}");
+                healthy = false;
+                continue;
+            }
+            var stored = await store.GetAsync(StoreLayout.Manifest(id), cancellationToken);
+            if (stored is null)
+            {
+                output.WriteLine($"{issuer.Name} ({id}): never refreshed");
+                healthy = false;
+                continue;
+            }
+            var m = IssuerManifest.Parse(stored.Content, StoreLayout.Manifest(id));
+            bool stale = m.OldestNextUpdate is { } oldest && oldest <= now
+                         || m.NextRefreshDue is { } due && due + StaleAfterDue < now;
+            healthy &= m.LastRunSucceeded && !stale;
+            output.WriteLine($"{issuer.Name} ({id}): {(m.LastRunSucceeded ? "ok" : "FAILING")}{(stale ? ", STALE" : "")}");
+            output.WriteLine($"  CA: {m.CaSubject}");
+            output.WriteLine($"  good {m.Good:N0}, revoked {m.Revoked:N0}" +
+                             (m.Deterministic ? $", issued serials {m.IssuedSerialCount:N0}" : "; no issued-serials list: only revoked serials are answered (not deterministic)"));
+            output.WriteLine($"  oldest nextUpdate: {Time(m.OldestNextUpdate)}");
+            output.WriteLine($"  next refresh due: {Time(m.NextRefreshDue)}");
+            output.WriteLine($"  responder certificate expires: {Time(m.ResponderNotAfter)}");
+            output.WriteLine($"  last run: {Time(m.LastRunStarted)} → {Time(m.LastRunFinished)}; last success {Time(m.LastSuccess)}");
+            foreach (var (location, number) in m.CrlNumbers) output.WriteLine($"  CRL {location}: number {number}");
+            foreach (var w in m.Warnings) output.WriteLine($"  warning: {w}");
+            foreach (var e in m.Errors) output.WriteLine($"  error: {e}");
+        }
+        return healthy ? 0 : 1;
+    }
+
+    private static string Time(DateTimeOffset? t) => t is { } v ? v.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture) : "-";
+}
