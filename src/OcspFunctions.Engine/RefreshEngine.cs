@@ -222,15 +222,37 @@ public sealed class RefreshEngine(
         if (nextUpdate - thisUpdate < TimingPolicy.MinimumValidity && !_timing.AllowPrivatePki)
             throw new InvalidOperationException($"responder certificate expires at {responderNotAfter:u}: responses would last under 8 hours; issue a new responder certificate");
 
+        if (nextUpdate < thisUpdate + _timing.Validity)
+            result.Warnings.Add($"responder certificate expires at {responderNotAfter:u}, inside one validity period: responses end there and are re-signed more often; issue a new responder certificate");
+
         // Anything that changes how responses are signed invalidates all of them.
         string fingerprint = $"{inputs.Responder.Thumbprint}|{inputs.Signer.Algorithm.Name}|{string.Join(",", algorithms.Select(a => a.Name()))}";
         bool resignAll = manifest.SigningFingerprint != fingerprint;
+
+        // Withdraw responses that must no longer be served (expired past grace; no longer revoked without an issued list).
+        var removed = index.Entries.Keys.Where(s => !statuses.ContainsKey(s)).ToList();
+        foreach (var serial in removed)
+        {
+            foreach (var algorithm in CertIdHashAlgorithms.All)
+                await store.DeleteAsync(StoreLayout.Response(algorithm, ocspIssuer.KeyHash(algorithm), serial), cancellationToken).ConfigureAwait(false);
+            index.Entries.Remove(serial);
+        }
+        result.Removed = removed.Count;
+        bool indexDirty = removed.Count > 0;
+
+        // A new signing setup (responder certificate, key, hash algorithms) re-signs everything. The old responses stay
+        // valid and listed until replaced; thisUpdate 0 marks them due, so a killed run resumes instead of starting over.
+        if (resignAll && index.Entries.Count > 0)
+        {
+            foreach (var serial in index.Entries.Keys.ToList()) index.Entries[serial] = index.Entries[serial] with { ThisUpdate = 0 };
+            indexDirty = true;
+        }
 
         var changed = new List<(SerialNumber Serial, CertStatus Status)>();
         var due = new List<(SerialNumber Serial, CertStatus Status, DateTimeOffset Due)>();
         foreach (var (serial, status) in statuses)
         {
-            if (resignAll || !index.Entries.TryGetValue(serial, out var entry) || !entry.SameStatus(status))
+            if (!index.Entries.TryGetValue(serial, out var entry) || !entry.SameStatus(status))
             {
                 changed.Add((serial, status));
                 continue;
@@ -239,7 +261,6 @@ public sealed class RefreshEngine(
             if (refreshDue <= now) due.Add((serial, status, refreshDue));
             else result.Unchanged++;
         }
-        var removed = index.Entries.Keys.Where(s => !statuses.ContainsKey(s)).ToList();
         due.Sort((a, b) => a.Due.CompareTo(b.Due));
         result.Changed = changed.Count;
         result.Refreshed = due.Count;
@@ -251,7 +272,6 @@ public sealed class RefreshEngine(
         int concurrency = options.SigningConcurrency > 0 ? options.SigningConcurrency : Environment.ProcessorCount;
         int done = 0, sinceCheckpoint = 0;
         var failures = new ConcurrentQueue<string>();
-        bool indexDirty = false;
 
         for (int start = 0; start < work.Count; start += BatchSize)
         {
@@ -293,27 +313,22 @@ public sealed class RefreshEngine(
             sinceCheckpoint += batch.Count;
             if (sinceCheckpoint >= CheckpointEvery && start + batch.Count < work.Count)
             {
+                // Index first, then the manifest that says how its entries were signed: a kill between the two only costs work.
                 await store.PutAsync(StoreLayout.Index(id), index.Serialize(), cancellationToken).ConfigureAwait(false);
+                manifest.SigningFingerprint = fingerprint;
+                await store.PutAsync(StoreLayout.Manifest(id), manifest.Serialize(), cancellationToken).ConfigureAwait(false);
                 sinceCheckpoint = 0;
             }
         }
 
-        foreach (var serial in removed)
-        {
-            foreach (var algorithm in CertIdHashAlgorithms.All)
-                await store.DeleteAsync(StoreLayout.Response(algorithm, ocspIssuer.KeyHash(algorithm), serial), cancellationToken).ConfigureAwait(false);
-            index.Entries.Remove(serial);
-            indexDirty = true;
-        }
-        result.Removed = removed.Count;
         result.SigningFailures = failures.Count;
         foreach (var failure in failures.Take(20)) result.Errors.Add(failure);
         if (failures.Count > 20) result.Errors.Add($"… and {failures.Count - 20} more signing failures");
 
         if (indexDirty) await store.PutAsync(StoreLayout.Index(id), index.Serialize(), cancellationToken).ConfigureAwait(false);
 
-        // Only a run whose responses were all signed moves the fingerprint: otherwise the next run re-signs all again.
-        if (failures.IsEmpty) manifest.SigningFingerprint = fingerprint;
+        // Entries not re-signed (failures) still carry the due marker, so the next run retries them.
+        manifest.SigningFingerprint = fingerprint;
         foreach (var (location, number) in inputs.CrlNumbers) manifest.CrlNumbers[location] = number.ToString();
         manifest.IssuedSerialCount = inputs.Issued?.Serials.Count;
         manifest.Deterministic = inputs.Issued is not null;

@@ -37,7 +37,10 @@ public sealed class OcspRequest
 
     public bool HasRequestorName { get; }
 
-    public static OcspRequest Decode(ReadOnlySpan<byte> der, int maxLength = DefaultMaxLength) => Decode(der.ToArray(), maxLength);
+    // The copy must be passed as ReadOnlyMemory explicitly: with C# 14 first-class spans a byte[] argument binds to this
+    // ReadOnlySpan overload again, which recursed until the stack overflowed.
+    public static OcspRequest Decode(ReadOnlySpan<byte> der, int maxLength = DefaultMaxLength) =>
+        Decode(new ReadOnlyMemory<byte>(der.ToArray()), maxLength);
 
     public static OcspRequest Decode(ReadOnlyMemory<byte> der, int maxLength = DefaultMaxLength)
     {

@@ -10,7 +10,10 @@ namespace OcspFunctions.Protocol.Signing;
 /// </summary>
 public static class SignatureVerifier
 {
-    /// <summary>True when the signature verifies; false when it does not. Throws <see cref="ArgumentException"/> for unsupported algorithms.</summary>
+    /// <summary>
+    /// True when the signature verifies; false when it does not, including with a key of another type (a CA after a
+    /// roll-over to another algorithm). Throws <see cref="ArgumentException"/> for unsupported algorithms.
+    /// </summary>
     public static bool Verify(ReadOnlySpan<byte> algorithmIdentifier, ReadOnlySpan<byte> signedData, ReadOnlySpan<byte> signature,
         PublicKey publicKey)
     {
@@ -19,18 +22,18 @@ public static class SignatureVerifier
         {
             case Oids.Sha1WithRsa or Oids.Sha256WithRsa or Oids.Sha384WithRsa or Oids.Sha512WithRsa:
             {
-                using var rsa = publicKey.GetRSAPublicKey() ?? throw new ArgumentException("an RSA signature needs an RSA key");
-                return rsa.VerifyData(signedData, signature, RsaHash(oid), RSASignaturePadding.Pkcs1);
+                using var rsa = publicKey.GetRSAPublicKey();
+                return rsa is not null && rsa.VerifyData(signedData, signature, RsaHash(oid), RSASignaturePadding.Pkcs1);
             }
             case Oids.RsaPss:
             {
-                using var rsa = publicKey.GetRSAPublicKey() ?? throw new ArgumentException("an RSA-PSS signature needs an RSA key");
-                return rsa.VerifyData(signedData, signature, ReadPssHash(parameters), RSASignaturePadding.Pss);
+                using var rsa = publicKey.GetRSAPublicKey();
+                return rsa is not null && rsa.VerifyData(signedData, signature, ReadPssHash(parameters), RSASignaturePadding.Pss);
             }
             case Oids.EcdsaWithSha1 or Oids.EcdsaWithSha256 or Oids.EcdsaWithSha384 or Oids.EcdsaWithSha512:
             {
-                using var ec = publicKey.GetECDsaPublicKey() ?? throw new ArgumentException("an ECDSA signature needs an EC key");
-                return ec.VerifyData(signedData, signature, EcdsaHash(oid), DSASignatureFormat.Rfc3279DerSequence);
+                using var ec = publicKey.GetECDsaPublicKey();
+                return ec is not null && ec.VerifyData(signedData, signature, EcdsaHash(oid), DSASignatureFormat.Rfc3279DerSequence);
             }
             default:
                 throw new ArgumentException($"unsupported signature algorithm {oid}");

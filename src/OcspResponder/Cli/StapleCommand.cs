@@ -12,7 +12,7 @@ public static class StapleCommand
     {
         var options = Composition.LoadValidated(configFile, error);
         var store = Composition.CreateStore(options);
-        var leaf = X509Certificate2.CreateFromPemFile(certificatePath);
+        var leaf = X509CertificateLoader.LoadCertificateFromFile(certificatePath); // PEM or DER
         foreach (var issuerOptions in options.Issuers)
         {
             var ca = X509CertificateLoader.LoadCertificateFromFile(issuerOptions.Certificate);
