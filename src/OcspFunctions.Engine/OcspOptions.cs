@@ -16,6 +16,8 @@ public sealed class OcspOptions
 
     public List<IssuerOptions> Issuers { get; set; } = [];
 
+    public ServeOptions Serve { get; set; } = new();
+
     /// <summary>Cap on any one fetched source (CRL, serial list). A 1,000,000-entry CRL is ~40 MB.</summary>
     public long MaxSourceBytes { get; set; } = 512L * 1024 * 1024;
 
@@ -24,6 +26,28 @@ public sealed class OcspOptions
 
     /// <summary>Parallel signing calls; 0 means one per processor (local keys). Key Vault sets its own limit.</summary>
     public int SigningConcurrency { get; set; }
+}
+
+/// <summary>How the responder serves the pre-signed responses.</summary>
+public sealed class ServeOptions
+{
+    /// <summary>Path of the AIA URL before the request (e.g. "/ocsp" for http://ocsp.example.com/ocsp/MEkw…); empty for the root.</summary>
+    public string PathPrefix { get; set; } = "";
+
+    /// <summary>Upper bound of Cache-Control max-age: how long a CDN may keep showing a response after a revocation.</summary>
+    public TimeSpan MaxAgeCap { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How often the refresh runs (the timer schedule); a new response is published by then after it comes due.</summary>
+    public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How often the per-issuer index is checked for a newer refresh.</summary>
+    public TimeSpan IndexReloadInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Memory bound of the in-memory response cache.</summary>
+    public long CacheBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>POST body cap (RFC 5019 requests are ~100 bytes; Boulder caps at 10,000).</summary>
+    public int MaxRequestBytes { get; set; } = 10_000;
 }
 
 public sealed class StoreOptions

@@ -348,7 +348,7 @@ public sealed class RefreshEngine(
         _timing.RefreshDue(DateTimeOffset.FromUnixTimeSeconds(entry.ThisUpdate), DateTimeOffset.FromUnixTimeSeconds(entry.NextUpdate), Spread(serial));
 
     /// <summary>FNV-1a of the serial: a stable per-serial spread of refresh times.</summary>
-    private static uint Spread(SerialNumber serial)
+    internal static uint Spread(SerialNumber serial)
     {
         uint hash = 2166136261;
         foreach (byte b in serial.Bytes) hash = (hash ^ b) * 16777619;

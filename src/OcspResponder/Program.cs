@@ -28,7 +28,12 @@ staple.SetAction((parse, ct) => Guard("staple", () =>
     StapleCommand.RunAsync(parse.GetValue(configOption)?.FullName, parse.GetValue(certOption)!.FullName, parse.GetValue(outOption)!.FullName,
         Console.Out, Console.Error, ct)));
 
-var root = new RootCommand("OcspFunctions OCSP responder") { inspect, refresh, status, staple };
+var urlsOption = new Option<string[]>("--urls") { Description = $"where to listen (default {ServeCommand.DefaultUrl})", AllowMultipleArgumentsPerToken = true };
+var serve = new Command("serve", "Serve the pre-signed responses over HTTP (RFC 5019 / RFC 9919 GET and POST)") { configOption, urlsOption };
+serve.SetAction((parse, ct) => Guard("serve", () =>
+    ServeCommand.RunAsync(parse.GetValue(configOption)?.FullName, parse.GetValue(urlsOption) ?? [], Console.Error, ct)));
+
+var root = new RootCommand("OcspFunctions OCSP responder") { inspect, refresh, status, staple, serve };
 return await root.Parse(args).InvokeAsync();
 
 // Expected failures print one clear line and exit 2; anything else is a bug and keeps its stack trace.
@@ -40,7 +45,8 @@ static async Task<int> Guard(string verb, Func<Task<int>> action)
     }
     catch (Exception e) when (e is ConfigLoader.ConfigurationException or IOException or UnauthorizedAccessException or InvalidDataException
                                   or FormatException or System.Security.Cryptography.CryptographicException
-                                  or OcspFunctions.Engine.Store.StoreException or OcspFunctions.Protocol.MalformedResponseException)
+                                  or OcspFunctions.Engine.Store.StoreException or OcspFunctions.Protocol.MalformedResponseException
+                                  or OcspFunctions.Engine.Sources.SourceException)
     {
         Console.Error.WriteLine($"{verb}: {e.Message}");
         return 2;

@@ -1,0 +1,206 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using OcspFunctions.Engine.Store;
+using OcspFunctions.Protocol;
+
+namespace OcspFunctions.Engine.Serving;
+
+public enum LookupOutcome
+{
+    /// <summary>A pre-signed response, current.</summary>
+    Found,
+    /// <summary>No response for this CertID: unknown issuer, hash algorithm not pre-signed, serial not published (RFC 5019 §2.2.3).</summary>
+    Unauthorized,
+    /// <summary>The stored response is past its nextUpdate: never served (the refresh is failing).</summary>
+    Expired,
+}
+
+/// <summary>A lookup's answer with what the HTTP layer needs for its caching headers (RFC 5019 §6.2).</summary>
+public sealed record ResponseLookup(LookupOutcome Outcome, CachedResponse? Response = null)
+{
+    public static readonly ResponseLookup Unauthorized = new(LookupOutcome.Unauthorized);
+}
+
+/// <summary>A response as served: its bytes, times, strong ETag, and when the refresh will have published its successor.</summary>
+public sealed class CachedResponse
+{
+    public required byte[] Der { get; init; }
+    public required DateTimeOffset ThisUpdate { get; init; }
+    public required DateTimeOffset NextUpdate { get; init; }
+    /// <summary>Quoted hex SHA-256 of the DER (RFC 9919 §7.2).</summary>
+    public required string ETag { get; init; }
+    /// <summary>The refresh will have replaced this response by then; a cache must not keep it longer.</summary>
+    public required DateTimeOffset ReplacedBy { get; init; }
+    /// <summary>The index entry this response was loaded for: any difference means the store holds a newer one.</summary>
+    public required IndexEntry Entry { get; init; }
+}
+
+/// <summary>Where the HTTP layer gets responses from (Boulder's Source): one small interface, layered.</summary>
+public interface IResponseSource
+{
+    ValueTask<ResponseLookup> LookupAsync(CertId certId, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Serves the store the refresh writes. Each issuer's index is held in memory and reloaded when its manifest
+/// changes, so a miss never touches the store; responses are cached in memory up to a byte bound, and a cached
+/// response is dropped as soon as the index shows a newer one.
+/// </summary>
+public sealed class StoreResponseSource : IResponseSource
+{
+    private readonly IObjectStore _store;
+    private readonly ServeOptions _options;
+    private readonly TimingPolicy _timing;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly IssuerDirectory _issuers;
+    private readonly ConcurrentDictionary<string, IssuerState> _states = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CachedResponse> _cache = new(StringComparer.Ordinal);
+    private long _cacheBytes;
+
+    public StoreResponseSource(IEnumerable<OcspIssuer> issuers, IObjectStore store, OcspOptions options, TimeProvider time, ILogger logger)
+    {
+        _issuers = new IssuerDirectory(issuers);
+        _store = store;
+        _options = options.Serve;
+        _timing = new TimingPolicy(options.Timing);
+        _time = time;
+        _logger = logger;
+        foreach (var issuer in _issuers.Issuers) _states[issuer.KeyHashHex] = new IssuerState(issuer);
+    }
+
+    public IssuerDirectory Issuers => _issuers;
+
+    private sealed class IssuerState(OcspIssuer issuer)
+    {
+        public OcspIssuer Issuer { get; } = issuer;
+        public volatile IssuerIndex? Index;
+        public volatile IssuerManifest? Manifest;
+        public string? ManifestETag;
+        public DateTimeOffset CheckedAt = DateTimeOffset.MinValue;
+        public readonly SemaphoreSlim Reload = new(1, 1);
+    }
+
+    public async ValueTask<ResponseLookup> LookupAsync(CertId certId, CancellationToken cancellationToken)
+    {
+        var issuer = _issuers.Find(certId);
+        if (issuer is null) return ResponseLookup.Unauthorized;
+        var state = _states[issuer.KeyHashHex];
+        var index = await CurrentIndexAsync(state, cancellationToken).ConfigureAwait(false);
+        // An empty issuerKeyHash (certutil) still names one issuer: serve that issuer's response for the algorithm.
+        if (index is null || !index.Entries.TryGetValue(certId.SerialNumber, out var entry)) return ResponseLookup.Unauthorized;
+
+        string name = StoreLayout.Response(certId.HashAlgorithm, issuer.KeyHash(certId.HashAlgorithm), certId.SerialNumber);
+        var now = _time.GetUtcNow();
+        // thisUpdate has minute resolution, so compare the whole entry: a revocation within the same minute still shows.
+        if (!_cache.TryGetValue(name, out var cached) || cached.Entry != entry)
+        {
+            var stored = await _store.GetAsync(name, cancellationToken).ConfigureAwait(false);
+            if (stored is null) return ResponseLookup.Unauthorized; // e.g. a hash algorithm this issuer does not pre-sign
+            cached = Describe(certId, stored.Content, entry);
+            if (cached is null) return ResponseLookup.Unauthorized;
+            Remember(name, cached);
+        }
+        return cached.NextUpdate <= now ? new ResponseLookup(LookupOutcome.Expired, cached) : new ResponseLookup(LookupOutcome.Found, cached);
+    }
+
+    /// <summary>Per-issuer freshness for /health and status: the manifest as last loaded.</summary>
+    public async Task<IReadOnlyList<(OcspIssuer Issuer, IssuerManifest? Manifest)>> ManifestsAsync(CancellationToken cancellationToken)
+    {
+        var list = new List<(OcspIssuer, IssuerManifest?)>();
+        foreach (var state in _states.Values)
+        {
+            await CurrentIndexAsync(state, cancellationToken).ConfigureAwait(false);
+            list.Add((state.Issuer, state.Manifest));
+        }
+        return list;
+    }
+
+    private CachedResponse? Describe(CertId certId, byte[] der, IndexEntry entry)
+    {
+        try
+        {
+            var basic = OcspResponse.Decode(der).Basic;
+            var single = basic?.Responses.FirstOrDefault(r => r.CertId.Equals(certId) || r.CertId.SerialNumber == certId.SerialNumber);
+            if (single?.NextUpdate is not { } nextUpdate) return null;
+            var thisUpdate = single.ThisUpdate;
+            var due = _timing.RefreshDue(thisUpdate, nextUpdate, RefreshEngine.Spread(certId.SerialNumber));
+            // The refresh picks a due response up on its next run; allow one schedule interval for it.
+            var replacedBy = due + _options.RefreshInterval;
+            return new CachedResponse
+            {
+                Der = der,
+                ThisUpdate = thisUpdate,
+                NextUpdate = nextUpdate,
+                ETag = "\"" + Convert.ToHexStringLower(SHA256.HashData(der)) + "\"",
+                ReplacedBy = replacedBy < nextUpdate ? replacedBy : nextUpdate,
+                Entry = entry,
+            };
+        }
+        catch (MalformedResponseException e)
+        {
+            _logger.LogError(e, "Stored response {Serial} is unreadable", certId.SerialNumber);
+            return null;
+        }
+    }
+
+    private void Remember(string name, CachedResponse response)
+    {
+        long size = response.Der.Length + name.Length * 2 + 200;
+        if (Interlocked.Add(ref _cacheBytes, size) > _options.CacheBytes)
+        {
+            // Over the bound: drop about half, in dictionary order (cheap, and fair enough for a cache of equals).
+            foreach (var key in _cache.Keys)
+            {
+                if (Interlocked.Read(ref _cacheBytes) <= _options.CacheBytes / 2) break;
+                if (_cache.TryRemove(key, out var old)) Interlocked.Add(ref _cacheBytes, -(old.Der.Length + key.Length * 2 + 200));
+            }
+        }
+        if (_cache.TryGetValue(name, out var previous) && _cache.TryUpdate(name, response, previous))
+            Interlocked.Add(ref _cacheBytes, -(previous.Der.Length + name.Length * 2 + 200));
+        else if (!_cache.TryAdd(name, response))
+            Interlocked.Add(ref _cacheBytes, -size);
+    }
+
+    private async ValueTask<IssuerIndex?> CurrentIndexAsync(IssuerState state, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        if (state.Index is { } current && now - state.CheckedAt < _options.IndexReloadInterval) return current;
+        await state.Reload.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (state.Index is { } again && now - state.CheckedAt < _options.IndexReloadInterval) return again;
+            string id = state.Issuer.KeyHashHex;
+            try
+            {
+                var manifest = await _store.GetAsync(StoreLayout.Manifest(id), cancellationToken).ConfigureAwait(false);
+                if (manifest is null)
+                {
+                    state.Index = new IssuerIndex();
+                }
+                else if (manifest.ETag != state.ManifestETag || state.Index is null)
+                {
+                    // The refresh writes the index before the manifest, so a new manifest means a complete index.
+                    var index = await _store.GetAsync(StoreLayout.Index(id), cancellationToken).ConfigureAwait(false);
+                    state.Index = index is null ? new IssuerIndex() : IssuerIndex.Parse(index.Content, StoreLayout.Index(id));
+                    state.Manifest = IssuerManifest.Parse(manifest.Content, StoreLayout.Manifest(id));
+                    state.ManifestETag = manifest.ETag;
+                    _logger.LogInformation("Loaded index of issuer {IssuerId}: {Count} serials", id, state.Index.Entries.Count);
+                }
+            }
+            catch (StoreException e)
+            {
+                // Keep serving from the index we have; the next check tries again.
+                _logger.LogError(e, "Cannot reload the index of issuer {IssuerId}", id);
+                state.Index ??= new IssuerIndex();
+            }
+            state.CheckedAt = now;
+            return state.Index;
+        }
+        finally
+        {
+            state.Reload.Release();
+        }
+    }
+}

@@ -1,0 +1,166 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
+using OcspFunctions.Engine;
+using OcspFunctions.Engine.Serving;
+using OcspFunctions.Protocol;
+
+namespace OcspResponder.Hosting;
+
+/// <summary>
+/// The OCSP endpoint (RFC 5019 / RFC 9919, §5–§7 resp. §6–§7): GET with the tolerant path decoding, POST, HEAD.
+/// A thin layer: decode, look up, write headers. OCSP-level errors go back with HTTP 200 (nginx and Java treat any
+/// other status as a hard failure) and never as cacheable.
+/// </summary>
+public sealed class OcspHttpHandler(IResponseSource source, ServeOptions options, ResponderMetrics metrics, TimeProvider time,
+    ILogger<OcspHttpHandler> logger)
+{
+    public const string ResponseContentType = "application/ocsp-response";
+    private const string NoCache = "max-age=0, no-cache, no-store";
+    private readonly string _prefix = options.PathPrefix.TrimEnd('/');
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        byte[] der;
+        try
+        {
+            if (HttpMethods.IsPost(request.Method)) der = await ReadBodyAsync(request, context.RequestAborted);
+            else if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)) der = OcspGetPath.Decode(GetPath(context));
+            else
+            {
+                context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+                context.Response.Headers.Allow = "GET, HEAD, POST";
+                return;
+            }
+            var ocspRequest = OcspRequest.Decode(der.AsMemory(), options.MaxRequestBytes);
+            // RFC 5019 §2.1.1: a pre-produced responder answers the first CertID.
+            var lookup = await source.LookupAsync(ocspRequest.FirstCertId, context.RequestAborted);
+            switch (lookup.Outcome)
+            {
+                case LookupOutcome.Found:
+                    await WriteFoundAsync(context, lookup.Response!);
+                    return;
+                case LookupOutcome.Expired:
+                    metrics.ExpiredRefused();
+                    logger.LogError("Refused an expired response for {CertId}: nextUpdate {NextUpdate:u} has passed; the refresh is failing",
+                        ocspRequest.FirstCertId, lookup.Response!.NextUpdate);
+                    await WriteErrorAsync(context, OcspResponseStatus.TryLater);
+                    return;
+                default:
+                    metrics.Unauthorized();
+                    await WriteErrorAsync(context, OcspResponseStatus.Unauthorized);
+                    return;
+            }
+        }
+        catch (MalformedRequestException e)
+        {
+            metrics.Malformed();
+            logger.LogDebug("Malformed request: {Reason}", e.Message);
+            await WriteErrorAsync(context, OcspResponseStatus.MalformedRequest);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+        }
+        catch (Exception e) when (e is OcspFunctions.Engine.Store.StoreException or IOException)
+        {
+            metrics.InternalError();
+            logger.LogError(e, "Store failure while answering");
+            await WriteErrorAsync(context, OcspResponseStatus.InternalError);
+        }
+    }
+
+    /// <summary>The raw request target (still percent-encoded, '//' kept), less the query and the AIA path prefix.</summary>
+    private string GetPath(HttpContext context)
+    {
+        string raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
+        int query = raw.IndexOf('?', StringComparison.Ordinal);
+        if (query >= 0) raw = raw[..query];
+        if (Uri.TryCreate(raw, UriKind.Absolute, out var absolute) && absolute.Scheme.StartsWith("http", StringComparison.Ordinal))
+            raw = absolute.AbsolutePath; // absolute-form target from a proxy
+        if (_prefix.Length > 0)
+        {
+            string trimmed = raw.TrimStart('/');
+            string prefix = _prefix.TrimStart('/');
+            if (trimmed.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)) raw = trimmed[prefix.Length..];
+        }
+        return raw;
+    }
+
+    private async Task<byte[]> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        // Content-Type is not enforced: clients and proxies get it wrong, and the DER speaks for itself.
+        if (request.ContentLength > options.MaxRequestBytes)
+            throw new MalformedRequestException($"request body of {request.ContentLength} bytes exceeds the {options.MaxRequestBytes}-byte cap");
+        var buffer = new byte[Math.Min(options.MaxRequestBytes + 1, (int?)request.ContentLength ?? options.MaxRequestBytes + 1)];
+        int total = 0;
+        while (total < buffer.Length)
+        {
+            int read = await request.Body.ReadAsync(buffer.AsMemory(total), cancellationToken);
+            if (read == 0) break;
+            total += read;
+        }
+        if (total > options.MaxRequestBytes || (request.ContentLength is null && await request.Body.ReadAsync(new byte[1], cancellationToken) > 0))
+            throw new MalformedRequestException($"request body exceeds the {options.MaxRequestBytes}-byte cap");
+        return buffer.AsSpan(0, total).ToArray();
+    }
+
+    private async Task WriteFoundAsync(HttpContext context, CachedResponse response)
+    {
+        var now = time.GetUtcNow();
+        var headers = context.Response.Headers;
+        // RFC 5019 §6.2 / RFC 9919 §7.2: max-age ends before nextUpdate and before a newer response is published,
+        // capped so a CDN cannot hide a revocation for long.
+        var until = response.ReplacedBy < response.NextUpdate ? response.ReplacedBy : response.NextUpdate;
+        long maxAge = Math.Max(0, (long)Math.Min((until - now).TotalSeconds, options.MaxAgeCap.TotalSeconds));
+        headers.CacheControl = $"max-age={maxAge.ToString(CultureInfo.InvariantCulture)}, public, no-transform, must-revalidate";
+        headers.ETag = response.ETag;
+        headers.LastModified = HttpDate(response.ThisUpdate);
+        headers.Expires = HttpDate(response.NextUpdate);
+
+        if (IsNotModified(context.Request, response))
+        {
+            metrics.NotModified();
+            context.Response.StatusCode = StatusCodes.Status304NotModified;
+            return;
+        }
+        metrics.Served();
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = ResponseContentType;
+        context.Response.ContentLength = response.Der.Length;
+        if (!HttpMethods.IsHead(context.Request.Method)) await context.Response.Body.WriteAsync(response.Der, context.RequestAborted);
+    }
+
+    /// <summary>RFC 9110 §13.1: If-None-Match wins over If-Modified-Since.</summary>
+    private static bool IsNotModified(HttpRequest request, CachedResponse response)
+    {
+        var ifNoneMatch = request.Headers.IfNoneMatch;
+        if (!StringValues.IsNullOrEmpty(ifNoneMatch))
+        {
+            foreach (var value in ifNoneMatch)
+            {
+                foreach (var tag in (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+                {
+                    var candidate = tag.StartsWith("W/", StringComparison.Ordinal) ? tag[2..] : tag; // weak comparison (§13.1.2)
+                    if (candidate == "*" || candidate == response.ETag) return true;
+                }
+            }
+            return false;
+        }
+        return DateTimeOffset.TryParse(request.Headers.IfModifiedSince, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var since)
+               && since >= DateTimeOffset.FromUnixTimeSeconds(response.ThisUpdate.ToUnixTimeSeconds());
+    }
+
+    private async Task WriteErrorAsync(HttpContext context, OcspResponseStatus status)
+    {
+        var body = OcspErrorResponse.For(status);
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = ResponseContentType;
+        context.Response.ContentLength = body.Length;
+        context.Response.Headers.CacheControl = NoCache;
+        if (!HttpMethods.IsHead(context.Request.Method)) await context.Response.Body.WriteAsync(body, context.RequestAborted);
+    }
+
+    /// <summary>RFC 9110 §5.6.7 IMF-fixdate, always "GMT" (Boulder and cfssl wrote "UTC").</summary>
+    public static string HttpDate(DateTimeOffset t) => t.UtcDateTime.ToString("r", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,39 @@
+using System.Diagnostics.Metrics;
+
+namespace OcspResponder.Hosting;
+
+/// <summary>Counters of what the responder answered; exported as a Meter and shown by /health.</summary>
+public sealed class ResponderMetrics : IDisposable
+{
+    private readonly Meter _meter = new("OcspFunctions.Responder");
+    private long _good, _notModified, _unauthorized, _malformed, _expired, _errors;
+
+    public ResponderMetrics()
+    {
+        _meter.CreateObservableCounter("ocsp.responses.served", () => Interlocked.Read(ref _good));
+        _meter.CreateObservableCounter("ocsp.responses.not_modified", () => Interlocked.Read(ref _notModified));
+        _meter.CreateObservableCounter("ocsp.responses.unauthorized", () => Interlocked.Read(ref _unauthorized));
+        _meter.CreateObservableCounter("ocsp.responses.malformed", () => Interlocked.Read(ref _malformed));
+        _meter.CreateObservableCounter("ocsp.responses.expired_refused", () => Interlocked.Read(ref _expired));
+        _meter.CreateObservableCounter("ocsp.responses.internal_error", () => Interlocked.Read(ref _errors));
+    }
+
+    public void Served() => Interlocked.Increment(ref _good);
+    public void NotModified() => Interlocked.Increment(ref _notModified);
+    public void Unauthorized() => Interlocked.Increment(ref _unauthorized);
+    public void Malformed() => Interlocked.Increment(ref _malformed);
+    public void ExpiredRefused() => Interlocked.Increment(ref _expired);
+    public void InternalError() => Interlocked.Increment(ref _errors);
+
+    public object Snapshot() => new
+    {
+        served = Interlocked.Read(ref _good),
+        notModified = Interlocked.Read(ref _notModified),
+        unauthorized = Interlocked.Read(ref _unauthorized),
+        malformed = Interlocked.Read(ref _malformed),
+        expiredRefused = Interlocked.Read(ref _expired),
+        internalError = Interlocked.Read(ref _errors),
+    };
+
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,71 @@
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using OcspFunctions.Adapters.FileSystem;
+using OcspFunctions.Engine;
+using OcspFunctions.Engine.Sources;
+using OcspFunctions.Protocol;
+using OcspFunctions.Tests.Pki;
+using OcspResponder.Hosting;
+
+namespace OcspFunctions.Tests.Serving;
+
+/// <summary>A refreshed store over a private copy of an openssl CA, served by the real Kestrel host on a free loopback port.</summary>
+public sealed class RunningResponder : IAsyncDisposable
+{
+    private RunningResponder(CaWorkspace ca, OcspOptions options, WebApplication app, string url)
+    {
+        Ca = ca;
+        Options = options;
+        App = app;
+        Url = url;
+    }
+
+    public CaWorkspace Ca { get; }
+    public OcspOptions Options { get; }
+    public WebApplication App { get; }
+    public string Url { get; }
+    public OcspIssuer Issuer => new(X509CertificateLoader.LoadCertificateFromFile(Ca.CaCertPath));
+
+    public static async Task<RunningResponder> StartAsync(TestPki pki, string hint, TestCa? source = null, Action<OcspOptions>? configure = null)
+    {
+        var ca = new CaWorkspace(pki, source ?? pki.EcCa, hint);
+        var options = new OcspOptions
+        {
+            Store = { Path = Path.Combine(ca.Directory, "store") },
+            Timing = { Validity = TimeSpan.FromDays(1) },
+            Serve = { IndexReloadInterval = TimeSpan.Zero },
+            Issuers =
+            {
+                new IssuerOptions
+                {
+                    Name = hint,
+                    Certificate = ca.CaCertPath,
+                    Crls = { ca.CrlPath },
+                    IssuedSerials = ca.IndexPath,
+                    Responder = { Certificate = ca.ResponderCertPath, Key = ca.ResponderKeyPath },
+                },
+            },
+        };
+        configure?.Invoke(options);
+        var report = await RefreshAsync(options);
+        if (!report.Succeeded) throw new InvalidOperationException(string.Join("; ", report.Issuers.SelectMany(i => i.Errors)));
+        var app = await ResponderHost.BuildAsync(options, ["http://127.0.0.1:0"], CancellationToken.None);
+        await app.StartAsync();
+        string url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new RunningResponder(ca, options, app, url);
+    }
+
+    public static Task<RefreshReport> RefreshAsync(OcspOptions options) =>
+        new RefreshEngine(options, new FileSystemObjectStore(options.Store.Path!), new CompositeSourceReader([new FileSourceReader()]),
+            new LocalKeySignerFactory(), TimeProvider.System, NullLogger<RefreshEngine>.Instance).RunAsync(CancellationToken.None);
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+}
