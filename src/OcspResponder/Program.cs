@@ -33,7 +33,32 @@ var serve = new Command("serve", "Serve the pre-signed responses over HTTP (RFC 
 serve.SetAction((parse, ct) => Guard("serve", () =>
     ServeCommand.RunAsync(parse.GetValue(configOption)?.FullName, parse.GetValue(urlsOption) ?? [], Console.Error, ct)));
 
-var root = new RootCommand("OcspFunctions OCSP responder") { inspect, refresh, status, staple, serve };
+var dirOption = new Option<DirectoryInfo>("--dir") { Description = "where to build the demo", DefaultValueFactory = _ => new DirectoryInfo("ocsp-quickstart") };
+var portOption = new Option<int>("--port") { Description = "port on 127.0.0.1", DefaultValueFactory = _ => 8080 };
+var noServeOption = new Option<bool>("--no-serve") { Description = "stop after the refresh" };
+var quickstart = new Command("quickstart", "Build a demo PKI, refresh it and serve it on 127.0.0.1, printing commands to try") { dirOption, portOption, noServeOption };
+quickstart.SetAction((parse, ct) => Guard("quickstart", () =>
+    QuickstartCommand.RunAsync(parse.GetValue(dirOption)!.FullName, parse.GetValue(portOption), !parse.GetValue(noServeOption), Console.Out, Console.Error, ct)));
+
+var urlOption = new Option<string>("--url") { Description = "the responder URL (the certificate's AIA OCSP URL)", Required = true };
+var issuerOption = new Option<FileInfo>("--issuer") { Description = "the CA certificate", Required = true };
+var queryCertOption = new Option<FileInfo?>("--cert") { Description = "the certificate to check" };
+var serialOption = new Option<string?>("--serial") { Description = "or its serial number in hex" };
+var postOption = new Option<bool>("--post") { Description = "send by POST instead of GET" };
+var hashOption = new Option<string>("--hash") { Description = "CertID hash: sha1 or sha256", DefaultValueFactory = _ => "sha1" };
+var nonceOption = new Option<bool>("--nonce") { Description = "add a nonce (a pre-produced responder does not echo it)" };
+var query = new Command("query", "Ask a responder about one certificate and verify the answer; exit 0 only for a verified good")
+    { urlOption, issuerOption, queryCertOption, serialOption, postOption, hashOption, nonceOption };
+query.SetAction((parse, ct) => Guard("query", async () =>
+{
+    using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
+    var options = new QueryCommand.Options(parse.GetValue(urlOption)!, parse.GetValue(issuerOption)!.FullName, parse.GetValue(queryCertOption)?.FullName,
+        parse.GetValue(serialOption), parse.GetValue(postOption), OcspFunctions.Protocol.CertIdHashAlgorithms.Parse(parse.GetValue(hashOption)!),
+        parse.GetValue(nonceOption));
+    return await QueryCommand.RunAsync(options, http, Console.Out, Console.Error, ct);
+}));
+
+var root = new RootCommand("OcspFunctions OCSP responder") { quickstart, serve, refresh, status, query, inspect, staple };
 return await root.Parse(args).InvokeAsync();
 
 // Expected failures print one clear line and exit 2; anything else is a bug and keeps its stack trace.

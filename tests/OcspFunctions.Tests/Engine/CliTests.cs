@@ -8,7 +8,7 @@ namespace OcspFunctions.Tests.Engine;
 [Collection("pki")]
 public sealed class CliTests(TestPki pki)
 {
-    private static (int Exit, string Out, string Err) Run(string workingDirectory, params string[] args) => RunWith(workingDirectory, null, args);
+    internal static (int Exit, string Out, string Err) Run(string workingDirectory, params string[] args) => RunWith(workingDirectory, null, args);
 
     private static (int Exit, string Out, string Err) RunWith(string workingDirectory, Dictionary<string, string>? environment, params string[] args)
     {
