@@ -50,10 +50,25 @@ public sealed class ServeOptions
     public int MaxRequestBytes { get; set; } = 10_000;
 }
 
+/// <summary>Where responses and state live: a directory (embedded default) or an Azure Blob container.</summary>
 public sealed class StoreOptions
 {
     /// <summary>Directory of the embedded file-system store.</summary>
     public string? Path { get; set; }
+
+    /// <summary>Blob: a storage connection string (shared key; "UseDevelopmentStorage=true" for Azurite).</summary>
+    public string? BlobConnectionString { get; set; }
+
+    /// <summary>Blob: the service endpoint (https://ACCOUNT.blob.core.windows.net) used with a managed identity / DefaultAzureCredential.</summary>
+    public string? BlobServiceUri { get; set; }
+
+    /// <summary>Blob: the container holding responses and state.</summary>
+    public string BlobContainer { get; set; } = "ocsp";
+
+    /// <summary>Blob: the user-assigned managed identity's client id, when not the system-assigned one.</summary>
+    public string? ManagedIdentityClientId { get; set; }
+
+    public bool IsBlob => !string.IsNullOrWhiteSpace(BlobConnectionString) || !string.IsNullOrWhiteSpace(BlobServiceUri);
 }
 
 public sealed class TimingOptions
@@ -109,8 +124,11 @@ public sealed class ResponderOptions
     /// <summary>Location of the responder certificate (delegated, or the CA's own).</summary>
     public string Certificate { get; set; } = "";
 
-    /// <summary>Path of the private key file (PEM or DER PKCS#8). The Azure issue adds a Key Vault key id.</summary>
+    /// <summary>Path of the private key file (PEM or DER PKCS#8); or use <see cref="KeyVaultKeyId"/>.</summary>
     public string? Key { get; set; }
+
+    /// <summary>The Key Vault key that signs: https://VAULT.vault.azure.net/keys/NAME[/VERSION].</summary>
+    public string? KeyVaultKeyId { get; set; }
 
     public string? KeyPassword { get; set; }
 
