@@ -61,13 +61,16 @@ public sealed class RefreshEngine(
     {
         var now = time.GetUtcNow();
         IssuerManifest? manifest = null;
+        ManifestSlot? manifestSlot = null;
         try
         {
             var ca = CertificateFiles.Load(await FetchAsync(null, null, issuer.Certificate, cancellationToken).ConfigureAwait(false), issuer.Certificate);
             var ocspIssuer = new OcspIssuer(ca);
             string id = ocspIssuer.KeyHashHex;
             result.IssuerId = id;
-            manifest = await LoadManifestAsync(id, cancellationToken).ConfigureAwait(false) ?? new IssuerManifest();
+            var storedManifest = await store.GetAsync(StoreLayout.Manifest(id), cancellationToken).ConfigureAwait(false);
+            manifestSlot = new ManifestSlot(PutCondition.For(storedManifest));
+            manifest = storedManifest is null ? new IssuerManifest() : IssuerManifest.Parse(storedManifest.Content, StoreLayout.Manifest(id));
             manifest.IssuerId = id;
             manifest.Name = issuer.Name;
             manifest.CaSubject = ca.Subject;
@@ -76,7 +79,7 @@ public sealed class RefreshEngine(
             var index = await LoadIndexAsync(id, cancellationToken).ConfigureAwait(false);
 
             var inputs = await ReadInputsAsync(issuer, ca, manifest, now, result, cancellationToken).ConfigureAwait(false);
-            await PublishAsync(issuer, ocspIssuer, inputs, manifest, index, now, result, cancellationToken).ConfigureAwait(false);
+            await PublishAsync(issuer, ocspIssuer, inputs, manifest, manifestSlot, index, now, result, cancellationToken).ConfigureAwait(false);
 
             result.Succeeded = result.SigningFailures == 0;
             manifest.LastRunSucceeded = result.Succeeded;
@@ -95,13 +98,13 @@ public sealed class RefreshEngine(
                 manifest.Errors = [.. result.Errors];
             }
         }
-        if (manifest is not null && result.IssuerId is { } issuerId)
+        if (manifest is not null && manifestSlot is not null && result.IssuerId is { } issuerId)
         {
             manifest.Warnings = [.. result.Warnings];
             manifest.LastRunFinished = time.GetUtcNow();
             try
             {
-                await store.PutAsync(StoreLayout.Manifest(issuerId), manifest.Serialize(), cancellationToken).ConfigureAwait(false);
+                await WriteManifestAsync(issuerId, manifest, manifestSlot, cancellationToken).ConfigureAwait(false);
             }
             catch (StoreException e)
             {
@@ -208,7 +211,24 @@ public sealed class RefreshEngine(
         return IssuedSerialsParser.Parse(content, issuer.IssuedSerialsFormat, location);
     }
 
-    private async Task PublishAsync(IssuerOptions issuer, OcspIssuer ocspIssuer, Inputs inputs, IssuerManifest manifest, IssuerIndex index,
+    /// <summary>The manifest version this run last read or wrote; every write is conditional on it.</summary>
+    private sealed class ManifestSlot(PutCondition condition)
+    {
+        public PutCondition Condition { get; set; } = condition;
+    }
+
+    /// <summary>
+    /// Writes the manifest only over the version this run knows (If-Match / create-only): a second writer that
+    /// ignored the lease makes this run stop instead of overwriting newer data with older.
+    /// </summary>
+    private async Task WriteManifestAsync(string id, IssuerManifest manifest, ManifestSlot slot, CancellationToken cancellationToken)
+    {
+        string? etag = await store.PutAsync(StoreLayout.Manifest(id), manifest.Serialize(), slot.Condition, cancellationToken).ConfigureAwait(false);
+        slot.Condition = PutCondition.Matching(etag ?? throw new StoreException(
+            $"{StoreLayout.Manifest(id)} was changed by another refresh during this one; stopping without overwriting it"));
+    }
+
+    private async Task PublishAsync(IssuerOptions issuer, OcspIssuer ocspIssuer, Inputs inputs, IssuerManifest manifest, ManifestSlot manifestSlot, IssuerIndex index,
         DateTimeOffset now, IssuerRefreshResult result, CancellationToken cancellationToken)
     {
         string id = manifest.IssuerId;
@@ -316,7 +336,7 @@ public sealed class RefreshEngine(
                 // Index first, then the manifest that says how its entries were signed: a kill between the two only costs work.
                 await store.PutAsync(StoreLayout.Index(id), index.Serialize(), cancellationToken).ConfigureAwait(false);
                 manifest.SigningFingerprint = fingerprint;
-                await store.PutAsync(StoreLayout.Manifest(id), manifest.Serialize(), cancellationToken).ConfigureAwait(false);
+                await WriteManifestAsync(id, manifest, manifestSlot, cancellationToken).ConfigureAwait(false);
                 sinceCheckpoint = 0;
             }
         }
@@ -353,12 +373,6 @@ public sealed class RefreshEngine(
         uint hash = 2166136261;
         foreach (byte b in serial.Bytes) hash = (hash ^ b) * 16777619;
         return hash;
-    }
-
-    private async Task<IssuerManifest?> LoadManifestAsync(string id, CancellationToken cancellationToken)
-    {
-        var stored = await store.GetAsync(StoreLayout.Manifest(id), cancellationToken).ConfigureAwait(false);
-        return stored is null ? null : IssuerManifest.Parse(stored.Content, StoreLayout.Manifest(id));
     }
 
     private async Task<IssuerIndex> LoadIndexAsync(string id, CancellationToken cancellationToken)

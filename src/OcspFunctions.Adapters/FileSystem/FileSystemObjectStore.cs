@@ -11,6 +11,7 @@ namespace OcspFunctions.Adapters.FileSystem;
 public sealed class FileSystemObjectStore : IObjectStore
 {
     private readonly string _root;
+    private readonly SemaphoreSlim _conditional = new(1, 1);
 
     public FileSystemObjectStore(string root)
     {
@@ -57,6 +58,24 @@ public sealed class FileSystemObjectStore : IObjectStore
             TryDelete(temp);
             if (e is OperationCanceledException) throw;
             throw new StoreException($"cannot write {path}: {e.Message}", e);
+        }
+    }
+
+    public async Task<string?> PutAsync(string name, ReadOnlyMemory<byte> content, PutCondition condition, CancellationToken cancellationToken)
+    {
+        // One process writes under the refresh lease; the check guards against a second writer that ignored it.
+        await _conditional.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var current = await GetAsync(name, cancellationToken).ConfigureAwait(false);
+            bool holds = condition.IfNoneExists ? current is null : current is not null && current.ETag == condition.IfMatch;
+            if (!holds) return null;
+            await PutAsync(name, content, cancellationToken).ConfigureAwait(false);
+            return (await GetAsync(name, cancellationToken).ConfigureAwait(false))?.ETag;
+        }
+        finally
+        {
+            _conditional.Release();
         }
     }
 

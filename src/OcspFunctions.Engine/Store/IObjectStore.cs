@@ -3,6 +3,16 @@ namespace OcspFunctions.Engine.Store;
 /// <summary>An object as read from the store, with the validators a conditional write or HTTP cache needs.</summary>
 public sealed record StoredObject(byte[] Content, string ETag, DateTimeOffset LastModified);
 
+/// <summary>A write precondition (RFC 9110 §13.1): replace only the version read, or create only if absent.</summary>
+public sealed record PutCondition(string? IfMatch, bool IfNoneExists)
+{
+    public static PutCondition Matching(string etag) => new(etag, false);
+    public static readonly PutCondition Absent = new(null, true);
+
+    /// <summary>The condition that protects a write of an object read as <paramref name="read"/> (null: it did not exist).</summary>
+    public static PutCondition For(StoredObject? read) => read is null ? Absent : Matching(read.ETag);
+}
+
 /// <summary>The store failed (I/O, service error). The refresh stops for the issuer; nothing half-written is published.</summary>
 public sealed class StoreException(string message, Exception? inner = null) : Exception(message, inner);
 
@@ -17,6 +27,12 @@ public interface IObjectStore
 
     /// <summary>Replaces the object atomically.</summary>
     Task PutAsync(string name, ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Replaces the object only if <paramref name="condition"/> holds; returns its new ETag, or null when another writer
+    /// got there first (so an older run can never overwrite newer data).
+    /// </summary>
+    Task<string?> PutAsync(string name, ReadOnlyMemory<byte> content, PutCondition condition, CancellationToken cancellationToken);
 
     Task<bool> DeleteAsync(string name, CancellationToken cancellationToken);
 

@@ -319,6 +319,62 @@ public sealed class RefreshEngineTests(TestPki pki)
         Assert.Equal(single.ThisUpdate.AddDays(1), single.NextUpdate);
     }
 
+    /// <summary>A writer that ignores the lease changes the manifest while a run is going: the run stops rather than overwrite it.</summary>
+    [Fact]
+    public async Task A_manifest_changed_by_another_writer_is_not_overwritten()
+    {
+        var s = Create("conflict");
+        Assert.True((await s.RunAsync()).Succeeded);
+        var store = new InterferingStore(s.Store);
+        var engine = new RefreshEngine(s.Options, store, new CompositeSourceReader([new FileSourceReader()]), new LocalKeySignerFactory(),
+            TimeProvider.System, NullLogger<RefreshEngine>.Instance);
+        var result = Assert.Single((await engine.RunAsync(CancellationToken.None)).Issuers);
+        Assert.False(result.Succeeded);
+        Assert.Contains(result.Errors, e => e.Contains("changed by another refresh", StringComparison.Ordinal));
+        string manifest = File.ReadAllText(Path.Combine(s.StoreDir, StoreLayout.Manifest(s.Issuer.KeyHashHex)));
+        Assert.Contains("written by the other writer", manifest, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task File_store_conditional_puts_follow_if_match_and_create_only()
+    {
+        var store = new FileSystemObjectStore(pki.NewWorkDir("conditional"));
+        Assert.NotNull(await store.PutAsync("a/b", "one"u8.ToArray(), PutCondition.Absent, CancellationToken.None));
+        Assert.Null(await store.PutAsync("a/b", "two"u8.ToArray(), PutCondition.Absent, CancellationToken.None));
+        var read = await store.GetAsync("a/b", CancellationToken.None);
+        await store.PutAsync("a/b", "three"u8.ToArray(), CancellationToken.None);
+        Assert.Null(await store.PutAsync("a/b", "four"u8.ToArray(), PutCondition.For(read), CancellationToken.None));
+        var current = await store.GetAsync("a/b", CancellationToken.None);
+        Assert.NotNull(await store.PutAsync("a/b", "five"u8.ToArray(), PutCondition.For(current), CancellationToken.None));
+        Assert.Equal("five"u8.ToArray(), (await store.GetAsync("a/b", CancellationToken.None))!.Content);
+    }
+
+    /// <summary>Rewrites a manifest right after the run has read it, as a second writer would.</summary>
+    private sealed class InterferingStore(IObjectStore inner) : IObjectStore
+    {
+        private bool _done;
+
+        public async Task<StoredObject?> GetAsync(string name, CancellationToken cancellationToken)
+        {
+            var result = await inner.GetAsync(name, cancellationToken);
+            if (!_done && name.EndsWith("manifest.json", StringComparison.Ordinal))
+            {
+                _done = true;
+                await Task.Delay(20, cancellationToken); // a later modification time
+                await inner.PutAsync(name, "{\"name\":\"written by the other writer\"}"u8.ToArray(), cancellationToken);
+            }
+            return result;
+        }
+
+        public Task PutAsync(string name, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) => inner.PutAsync(name, content, cancellationToken);
+        public Task<string?> PutAsync(string name, ReadOnlyMemory<byte> content, PutCondition condition, CancellationToken cancellationToken) =>
+            inner.PutAsync(name, content, condition, cancellationToken);
+        public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken) => inner.DeleteAsync(name, cancellationToken);
+        public IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken cancellationToken) => inner.ListAsync(prefix, cancellationToken);
+        public Task<IAsyncDisposable?> TryAcquireLeaseAsync(string name, TimeSpan duration, CancellationToken cancellationToken) =>
+            inner.TryAcquireLeaseAsync(name, duration, cancellationToken);
+    }
+
     private static DateTimeOffset TimingPolicyThisUpdate(DateTimeOffset t) => TimingPolicy.ThisUpdate(t);
 
     private static byte[] CrlDer(CaWorkspace ca)
