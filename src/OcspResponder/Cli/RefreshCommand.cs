@@ -7,12 +7,14 @@ namespace OcspResponder.Cli;
 public static class RefreshCommand
 {
     /// <summary>Exit codes: 0 success, 1 an issuer failed, 2 bad configuration, 3 another refresh holds the lease.</summary>
-    public static async Task<int> RunAsync(string? configFile, bool verbose, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    public static Task<int> RunAsync(string? configFile, bool verbose, TextWriter output, TextWriter error, CancellationToken cancellationToken) =>
+        RunAsync(Composition.LoadValidated(configFile, error), verbose, output, error, cancellationToken, terminal: !Console.IsErrorRedirected);
+
+    public static async Task<int> RunAsync(OcspOptions options, bool verbose, TextWriter output, TextWriter error, CancellationToken cancellationToken,
+        bool terminal)
     {
-        var options = Composition.LoadValidated(configFile, error);
         using var loggers = Composition.CreateLoggerFactory(verbose);
         using var http = new HttpClient();
-        bool terminal = !Console.IsErrorRedirected;
         long lastDraw = 0;
         var engine = new RefreshEngine(options, Composition.CreateStore(options), Composition.CreateSources(options, http),
             new LocalKeySignerFactory(), TimeProvider.System, loggers.CreateLogger<RefreshEngine>())

@@ -15,8 +15,9 @@ public static class ResponderHost
     /// <summary>A refresh this late makes the responder unhealthy (same rule as the status verb).</summary>
     public static readonly TimeSpan StaleAfterDue = StatusCommand.StaleAfterDue;
 
+    /// <param name="timer">When hosted by Azure Functions: handles the timer function's <c>POST /RefreshTimer</c>.</param>
     public static async Task<WebApplication> BuildAsync(OcspOptions options, IEnumerable<string> urls, CancellationToken cancellationToken,
-        IObjectStore? store = null)
+        IObjectStore? store = null, Func<HttpContext, Task>? timer = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls([.. urls]);
@@ -65,6 +66,13 @@ public static class ResponderHost
             if (get && path.Equals("/health", StringComparison.OrdinalIgnoreCase))
             {
                 await WriteHealthAsync(context, responses, metrics);
+                return;
+            }
+            if (timer is not null && HttpMethods.IsPost(context.Request.Method)
+                && path.Equals("/" + FunctionsHost.TimerFunctionName, StringComparison.OrdinalIgnoreCase)
+                && context.Request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true)
+            {
+                await timer(context);
                 return;
             }
             await handler.HandleAsync(context);

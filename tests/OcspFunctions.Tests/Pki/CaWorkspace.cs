@@ -28,8 +28,11 @@ public sealed class CaWorkspace
 
     public string LeafPath(string name) => Path.Combine(Directory, "leaves", name + ".pem");
 
-    /// <summary>Issues a new leaf with a random serial; returns its path and serial (upper-case hex).</summary>
-    public (string Path, string Serial) Issue(string name)
+    /// <summary>
+    /// Issues a new leaf with a random serial; returns its path and serial (upper-case hex). <paramref name="extensions"/> names an
+    /// openssl.cnf section (default <c>leaf_ext</c>), <paramref name="subject"/> overrides the subject DN.
+    /// </summary>
+    public (string Path, string Serial) Issue(string name, string extensions = "leaf_ext", string? subject = null)
     {
         var serial = RandomNumberGenerator.GetBytes(16);
         serial[0] = (byte)((serial[0] & 0x7F) | 0x10);
@@ -37,7 +40,7 @@ public sealed class CaWorkspace
         File.WriteAllText(Path.Combine(Directory, "serial"), hex + "\n");
         string path = LeafPath(name);
         OpenSsl.Run(Directory, "ca", "-config", "openssl.cnf", "-batch", "-notext", "-in", "leaf.csr", "-out", path,
-            "-extensions", "leaf_ext", "-subj", $"/CN=workspace leaf {name}");
+            "-extensions", extensions, "-subj", subject ?? $"/CN=workspace leaf {name}");
         return (path, hex);
     }
 

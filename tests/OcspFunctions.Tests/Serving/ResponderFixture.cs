@@ -30,9 +30,15 @@ public sealed class RunningResponder : IAsyncDisposable
     public string Url { get; }
     public OcspIssuer Issuer => new(X509CertificateLoader.LoadCertificateFromFile(Ca.CaCertPath));
 
-    public static async Task<RunningResponder> StartAsync(TestPki pki, string hint, TestCa? source = null, Action<OcspOptions>? configure = null)
+    public static Task<RunningResponder> StartAsync(TestPki pki, string hint, TestCa? source = null, Action<OcspOptions>? configure = null) =>
+        StartAsync(new CaWorkspace(pki, source ?? pki.EcCa, hint), hint, configure);
+
+    /// <summary>
+    /// Refreshes a store over <paramref name="ca"/> and serves it; on <paramref name="url"/> (e.g. <c>http://127.0.0.1:PORT</c>, for
+    /// certificates whose AIA names the responder) or else on a free loopback port.
+    /// </summary>
+    public static async Task<RunningResponder> StartAsync(CaWorkspace ca, string hint, Action<OcspOptions>? configure = null, string? url = null)
     {
-        var ca = new CaWorkspace(pki, source ?? pki.EcCa, hint);
         var options = new OcspOptions
         {
             Store = { Path = Path.Combine(ca.Directory, "store") },
@@ -53,9 +59,9 @@ public sealed class RunningResponder : IAsyncDisposable
         configure?.Invoke(options);
         var report = await RefreshAsync(options);
         if (!report.Succeeded) throw new InvalidOperationException(string.Join("; ", report.Issuers.SelectMany(i => i.Errors)));
-        var app = await ResponderHost.BuildAsync(options, ["http://127.0.0.1:0"], CancellationToken.None);
+        var app = await ResponderHost.BuildAsync(options, [url ?? "http://127.0.0.1:0"], CancellationToken.None);
         await app.StartAsync();
-        string url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new RunningResponder(ca, options, app, url);
     }
 
