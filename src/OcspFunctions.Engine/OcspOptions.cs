@@ -46,6 +46,9 @@ public sealed class ServeOptions
     /// <summary>Memory bound of the in-memory response cache.</summary>
     public long CacheBytes { get; set; } = 256L * 1024 * 1024;
 
+    /// <summary>Functions host: timer-triggered refreshes closer together than this are skipped (a forged timer call cannot force runs).</summary>
+    public TimeSpan MinimumTimerInterval { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>POST body cap (RFC 5019 requests are ~100 bytes; Boulder caps at 10,000).</summary>
     public int MaxRequestBytes { get; set; } = 10_000;
 }

@@ -18,6 +18,31 @@ public static class FunctionsHost
     /// <summary>An optional JSON file under the app settings (app settings override it).</summary>
     public const string ConfigFileVariable = "OCSP_CONFIG_FILE";
 
+    /// <summary>Admits one timer-triggered refresh at a time and at most one per interval.</summary>
+    public sealed class TimerGate(TimeProvider time, TimeSpan interval)
+    {
+        private readonly SemaphoreSlim _running = new(1, 1);
+        private DateTimeOffset _lastStart = DateTimeOffset.MinValue;
+
+        public async Task<IDisposable?> TryEnterAsync()
+        {
+            if (!await _running.WaitAsync(0).ConfigureAwait(false)) return null;
+            var now = time.GetUtcNow();
+            if (now - _lastStart < interval)
+            {
+                _running.Release();
+                return null;
+            }
+            _lastStart = now;
+            return new Releaser(_running);
+        }
+
+        private sealed class Releaser(SemaphoreSlim semaphore) : IDisposable
+        {
+            public void Dispose() => semaphore.Release();
+        }
+    }
+
     public static bool IsHosted => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(PortVariable));
 
     public static async Task<int> RunAsync(TextWriter error, CancellationToken cancellationToken)
@@ -41,15 +66,26 @@ public static class FunctionsHost
             await RunMisconfiguredAsync(url, e.Message, cancellationToken);
             return 2;
         }
-        var app = await ResponderHost.BuildAsync(options, [url], cancellationToken, timer: ctx => RunTimerAsync(ctx, options));
+        // The HTTP function's catch-all route forwards any internet request, so a forged POST /RefreshTimer looks exactly
+        // like the host's timer call: runs closer together than Serve:MinimumTimerInterval are skipped.
+        var gate = new TimerGate(TimeProvider.System, options.Serve.MinimumTimerInterval);
+        var app = await ResponderHost.BuildAsync(options, [url], cancellationToken, timer: ctx => RunTimerAsync(ctx, options, gate));
         await app.RunAsync(cancellationToken);
         return 0;
     }
 
     /// <summary>Runs one refresh for the timer invocation and answers in the custom-handler response shape.</summary>
-    public static async Task RunTimerAsync(HttpContext context, OcspOptions options)
+    public static async Task RunTimerAsync(HttpContext context, OcspOptions options, TimerGate gate)
     {
         var logs = new List<string>();
+        using var entered = await gate.TryEnterAsync();
+        if (entered is null)
+        {
+            // Not a failure: the previous run is recent or still going (or this is a forged call).
+            logs.Add($"refresh skipped: another timer-triggered refresh ran less than {options.Serve.MinimumTimerInterval.TotalSeconds:0} s ago or is running");
+            await WriteInvocationResultAsync(context, StatusCodes.Status200OK, logs);
+            return;
+        }
         using (var payload = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false))
         {
             // IsPastDue: the host missed schedules (e.g. scaled to zero); one run catches up anyway.
@@ -69,7 +105,13 @@ public static class FunctionsHost
             exit = 1;
         }
         logs.AddRange(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        context.Response.StatusCode = exit == 0 ? StatusCodes.Status200OK : StatusCodes.Status500InternalServerError;
+        await WriteInvocationResultAsync(context, exit == 0 ? StatusCodes.Status200OK : StatusCodes.Status500InternalServerError, logs);
+    }
+
+    /// <summary>The custom-handler response shape; any non-2xx status marks the invocation failed.</summary>
+    private static async Task WriteInvocationResultAsync(HttpContext context, int status, List<string> logs)
+    {
+        context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         await JsonSerializer.SerializeAsync(context.Response.Body, new Dictionary<string, object?>
         {

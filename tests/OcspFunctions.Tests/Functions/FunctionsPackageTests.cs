@@ -88,6 +88,7 @@ public sealed class FunctionsPackageTests(TestPki pki, PublishedPackage package)
             ["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Ocsp__Store__Path"] = store,
             ["Ocsp__Timing__Validity"] = "1.00:00:00",
+            ["Ocsp__Serve__MinimumTimerInterval"] = "00:00:00",
             ["Ocsp__Issuers__0__Name"] = "functions-ca",
             ["Ocsp__Issuers__0__Certificate"] = ca.CaCertPath,
             ["Ocsp__Issuers__0__Crls__0"] = ca.CrlPath,
@@ -157,6 +158,28 @@ public sealed class FunctionsPackageTests(TestPki pki, PublishedPackage package)
         {
             process.Kill(entireProcessTree: true);
         }
+    }
+
+    [Fact]
+    public async Task Timer_calls_closer_than_the_minimum_interval_are_skipped()
+    {
+        var time = new SteppingTime(DateTimeOffset.UtcNow);
+        var gate = new OcspResponder.Hosting.FunctionsHost.TimerGate(time, TimeSpan.FromSeconds(60));
+        using (var first = await gate.TryEnterAsync()) Assert.NotNull(first);
+        Assert.Null(await gate.TryEnterAsync());
+        time.Now += TimeSpan.FromSeconds(61);
+        var running = await gate.TryEnterAsync();
+        Assert.NotNull(running);
+        time.Now += TimeSpan.FromMinutes(5);
+        Assert.Null(await gate.TryEnterAsync()); // one at a time, however long it runs
+        running!.Dispose();
+        Assert.NotNull(await gate.TryEnterAsync());
+    }
+
+    private sealed class SteppingTime(DateTimeOffset start) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = start;
+        public override DateTimeOffset GetUtcNow() => Now;
     }
 
     /// <summary>As the host does: the executable and arguments from host.json, the app folder as working directory.</summary>
