@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command (README "Run the tests"). On a fresh machine it installs what the tests need
-# (Debian packages; later Azurite from npm), builds the solution and runs every test.
+# (Debian packages; Azurite from npm), builds the solution and runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +17,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Azurite (the Blob storage emulator) for the Blob adapter tests, into tests/.tools/azurite (gitignored), where the
+# test fixture looks for it. Installed once; a different version is replaced.
+AZURITE_VERSION=3.37.0
+AZURITE_DIR=tests/.tools/azurite
+installed=$(node -p "require('./$AZURITE_DIR/node_modules/azurite/package.json').version" 2>/dev/null || true)
+if [ ! -x "$AZURITE_DIR/node_modules/.bin/azurite-blob" ] || [ "$installed" != "$AZURITE_VERSION" ]; then
+  command -v npm >/dev/null || { echo "Node.js 18+ with npm is required to install Azurite (https://nodejs.org)"; exit 1; }
+  echo "installing: azurite@$AZURITE_VERSION (npm) into $AZURITE_DIR"
+  mkdir -p "$AZURITE_DIR"
+  npm install --prefix "$AZURITE_DIR" --no-audit --no-fund --loglevel=error "azurite@$AZURITE_VERSION"
 fi
 
 command -v dotnet >/dev/null || { echo "the .NET 10 SDK is required (https://dot.net)"; exit 1; }

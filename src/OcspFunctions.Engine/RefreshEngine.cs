@@ -199,8 +199,9 @@ public sealed class RefreshEngine(
     private async Task<IssuedSerials> ReadIssuedSerialsAsync(IssuerOptions issuer, string id, IssuerManifest manifest, CancellationToken cancellationToken)
     {
         string location = issuer.IssuedSerials!;
+        // A location ending in '/' (a Blob prefix) or an existing directory is the Windows layout.
         bool directory = issuer.IssuedSerialsFormat == IssuedSerialsFormat.WindowsDirectory
-                         || (issuer.IssuedSerialsFormat == IssuedSerialsFormat.Auto && Directory.Exists(location));
+                         || (issuer.IssuedSerialsFormat == IssuedSerialsFormat.Auto && (location.EndsWith('/') || Directory.Exists(location)));
         if (directory)
         {
             var names = new List<string>();
@@ -381,14 +382,19 @@ public sealed class RefreshEngine(
         return stored is null ? new IssuerIndex() : IssuerIndex.Parse(stored.Content, StoreLayout.Index(id));
     }
 
+    /// <summary>Sources fetched over the network (http, Blob): fetched conditionally, with a cached copy.</summary>
+    private static bool IsRemote(string location) =>
+        location.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || location.StartsWith("https://", StringComparison.OrdinalIgnoreCase)
+        || location.StartsWith("blob:", StringComparison.OrdinalIgnoreCase);
+
     /// <summary>
-    /// Fetches a source. Remote (http) sources are fetched conditionally: their bytes are cached in the store and
+    /// Fetches a source. Remote (http, Blob) sources are fetched conditionally: their bytes are cached in the store and
     /// a 304 reuses the cached copy.
     /// </summary>
     private async Task<byte[]> FetchAsync(string? issuerId, IssuerManifest? manifest, string location, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(location)) throw new SourceException("a required source location is empty");
-        bool remote = issuerId is not null && manifest is not null && location.StartsWith("http", StringComparison.OrdinalIgnoreCase);
+        bool remote = issuerId is not null && manifest is not null && IsRemote(location);
         string cacheName = remote ? $"issuers/{issuerId}/sources/{Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(location)))[..32]}" : "";
         SourceValidators? previous = null;
         if (remote && manifest!.Sources.TryGetValue(location, out var state)) previous = new SourceValidators(state.ETag, state.LastModified);

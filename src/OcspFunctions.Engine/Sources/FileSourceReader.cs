@@ -84,8 +84,8 @@ public sealed partial class FileSourceReader : ISourceReader
             path = uri.LocalPath;
             return true;
         }
-        // Any other "scheme://" belongs to another reader; "C:\x" and relative paths are ours.
-        return !UriScheme().IsMatch(location);
+        // Any other "scheme://" (and "blob:CONTAINER/NAME") belongs to another reader; "C:\x" and relative paths are ours.
+        return !UriScheme().IsMatch(location) && !location.StartsWith("blob:", StringComparison.OrdinalIgnoreCase);
     }
 
     [GeneratedRegex(@"^[A-Za-z][A-Za-z0-9+.\-]*://", RegexOptions.CultureInvariant)]

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using OcspFunctions.Adapters.Azure;
 using OcspFunctions.Adapters.FileSystem;
 using OcspFunctions.Engine;
 using OcspFunctions.Engine.Sources;
@@ -9,13 +10,22 @@ namespace OcspResponder.Cli;
 /// <summary>Wires the engine to its adapters: the embedded default is a directory store and local key files.</summary>
 public static class Composition
 {
+    /// <summary>Blob storage when a Blob connection string or service URI is set; otherwise the directory store.</summary>
     public static IObjectStore CreateStore(OcspOptions options) =>
-        string.IsNullOrWhiteSpace(options.Store.Path)
-            ? throw new ConfigLoader.ConfigurationException("Ocsp:Store:Path is required (the directory that holds the responses)")
+        options.Store.IsBlob ? AzureAdapters.CreateStore(options.Store)
+        : string.IsNullOrWhiteSpace(options.Store.Path)
+            ? throw new ConfigLoader.ConfigurationException("set Ocsp:Store:Path (a directory) or Ocsp:Store:BlobServiceUri / BlobConnectionString")
             : new FileSystemObjectStore(options.Store.Path);
 
-    public static ISourceReader CreateSources(OcspOptions options, HttpClient http) =>
-        new CompositeSourceReader([new FileSourceReader(), new HttpSourceReader(http, options.FetchTimeout)]);
+    /// <summary>Files and http(s) URLs; with a Blob store configured, also <c>blob:CONTAINER/NAME</c> in the same account.</summary>
+    public static ISourceReader CreateSources(OcspOptions options, HttpClient http)
+    {
+        var readers = new List<ISourceReader>();
+        if (options.Store.IsBlob) readers.Add(AzureAdapters.CreateSourceReader(options.Store));
+        readers.Add(new FileSourceReader());
+        readers.Add(new HttpSourceReader(http, options.FetchTimeout));
+        return new CompositeSourceReader(readers);
+    }
 
     public static ILoggerFactory CreateLoggerFactory(bool verbose) => LoggerFactory.Create(builder =>
     {

@@ -39,6 +39,7 @@ public static class ConfigLoader
     {
         string Resolve(string location) =>
             string.IsNullOrEmpty(location) || location.Contains("://", StringComparison.Ordinal) || Path.IsPathRooted(location)
+            || location.StartsWith("blob:", StringComparison.OrdinalIgnoreCase)
                 ? location
                 : Path.GetFullPath(Path.Combine(baseDirectory, location));
 
