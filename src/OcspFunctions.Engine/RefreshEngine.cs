@@ -290,7 +290,9 @@ public sealed class RefreshEngine(
         var writer = new OcspResponseWriter(inputs.Responder, inputs.Signer,
             includeCertificate: !ocspIssuer.SubjectPublicKey.AsSpan().SequenceEqual(inputs.Responder.PublicKey.EncodedKeyValue.RawData));
         var work = changed.Concat(due.Select(d => (d.Serial, d.Status))).ToList();
-        int concurrency = options.SigningConcurrency > 0 ? options.SigningConcurrency : Environment.ProcessorCount;
+        int concurrency = options.SigningConcurrency > 0 ? options.SigningConcurrency
+            : inputs.Signer is ISigningConcurrencyHint { PreferredConcurrency: > 0 } hint ? hint.PreferredConcurrency
+            : Environment.ProcessorCount;
         int done = 0, sinceCheckpoint = 0;
         var failures = new ConcurrentQueue<string>();
 

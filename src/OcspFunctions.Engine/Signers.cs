@@ -19,3 +19,12 @@ public sealed class LocalKeySignerFactory : ISignerFactory
         return Task.FromResult(signer);
     }
 }
+
+/// <summary>
+/// Implemented by a signer that bounds its own concurrency (Key Vault's adaptive limiter): when
+/// <see cref="OcspOptions.SigningConcurrency"/> is 0 the engine runs this many signing calls at once instead of one per processor.
+/// </summary>
+public interface ISigningConcurrencyHint
+{
+    int PreferredConcurrency { get; }
+}

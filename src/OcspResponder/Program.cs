@@ -59,10 +59,22 @@ query.SetAction((parse, ct) => Guard("query", async () =>
     return await QueryCommand.RunAsync(options, http, Console.Out, Console.Error, ct);
 }));
 
+var csrKeyOption = new Option<FileInfo?>("--key") { Description = "a local responder key file (PEM or DER PKCS#8)" };
+var csrVaultOption = new Option<string?>("--key-vault-key-id") { Description = "or a Key Vault key: https://VAULT.vault.azure.net/keys/NAME[/VERSION]" };
+var csrSubjectOption = new Option<string>("--subject") { Description = "the responder's subject, e.g. \"CN=Example OCSP Responder, O=Example\"", Required = true };
+var csrOutOption = new Option<FileInfo>("--out") { Description = "where to write the PEM request", Required = true };
+var csrPssOption = new Option<bool>("--use-pss") { Description = "RSA keys: sign with RSASSA-PSS" };
+var csrIdentityOption = new Option<string?>("--managed-identity-client-id") { Description = "a user-assigned identity for Key Vault" };
+var csr = new Command("csr", "Write a PKCS#10 request for the responder key (local file or Key Vault) for the CA to sign")
+    { csrKeyOption, csrVaultOption, csrSubjectOption, csrOutOption, csrPssOption, csrIdentityOption };
+csr.SetAction((parse, ct) => Guard("csr", () => CsrCommand.RunAsync(parse.GetValue(csrKeyOption)?.FullName, parse.GetValue(csrVaultOption),
+    parse.GetValue(csrSubjectOption)!, parse.GetValue(csrOutOption)!.FullName, parse.GetValue(csrPssOption), parse.GetValue(csrIdentityOption),
+    Console.Out, Console.Error, ct)));
+
 var functions = new Command("functions", "Run as the Azure Functions custom handler (started by the Functions host; settings from app settings)");
 functions.SetAction((parse, ct) => Guard("functions", () => FunctionsHost.RunAsync(Console.Error, ct)));
 
-var root = new RootCommand("OcspFunctions OCSP responder") { quickstart, serve, refresh, status, query, inspect, staple, functions };
+var root = new RootCommand("OcspFunctions OCSP responder") { quickstart, serve, refresh, status, query, inspect, staple, csr, functions };
 // Started by the Functions host without arguments: behave as the custom handler.
 if (args.Length == 0 && FunctionsHost.IsHosted) args = ["functions"];
 return await root.Parse(args).InvokeAsync();
@@ -77,7 +89,8 @@ static async Task<int> Guard(string verb, Func<Task<int>> action)
     catch (Exception e) when (e is ConfigLoader.ConfigurationException or IOException or UnauthorizedAccessException or InvalidDataException
                                   or FormatException or System.Security.Cryptography.CryptographicException
                                   or OcspFunctions.Engine.Store.StoreException or OcspFunctions.Protocol.MalformedResponseException
-                                  or OcspFunctions.Engine.Sources.SourceException)
+                                  or OcspFunctions.Engine.Sources.SourceException
+                                  or OcspFunctions.Adapters.Azure.KeyVault.KeyVaultException or ArgumentException)
     {
         Console.Error.WriteLine($"{verb}: {e.Message}");
         return 2;

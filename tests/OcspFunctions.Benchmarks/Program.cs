@@ -10,6 +10,7 @@ public static class Program
     public static int Main(string[] args)
     {
         if (args.Length > 0 && args[0] == "crl-memory") return CrlMemory.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "keyvault-throttle") return KeyVaultThrottle.RunAsync(args[1..]).GetAwaiter().GetResult();
 
         // Short runs: 1 launch, 3 warm-ups, 10 measured iterations; allocations reported.
         var job = Job.Default.WithLaunchCount(1).WithWarmupCount(3).WithIterationCount(10).WithId("Short");

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using OcspFunctions.Adapters.Azure;
+using OcspFunctions.Adapters.Azure.KeyVault;
 using OcspFunctions.Adapters.FileSystem;
 using OcspFunctions.Engine;
 using OcspFunctions.Engine.Sources;
@@ -26,6 +27,13 @@ public static class Composition
         readers.Add(new HttpSourceReader(http, options.FetchTimeout));
         return new CompositeSourceReader(readers);
     }
+
+    /// <summary>Per issuer a local key file, or a Key Vault key through DefaultAzureCredential (the managed identity in Azure).</summary>
+    public static ISignerFactory CreateSignerFactory(OcspOptions options) =>
+        new ResponderSignerFactory(new LocalKeySignerFactory(),
+            options.Issuers.Any(i => !string.IsNullOrWhiteSpace(i.Responder.KeyVaultKeyId))
+                ? KeyVaultSignerFactory.CreateDefault(options.Store.ManagedIdentityClientId)
+                : null);
 
     public static ILoggerFactory CreateLoggerFactory(bool verbose) => LoggerFactory.Create(builder =>
     {

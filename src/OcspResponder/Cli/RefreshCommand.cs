@@ -17,7 +17,7 @@ public static class RefreshCommand
         using var http = new HttpClient();
         long lastDraw = 0;
         var engine = new RefreshEngine(options, Composition.CreateStore(options), Composition.CreateSources(options, http),
-            new LocalKeySignerFactory(), TimeProvider.System, loggers.CreateLogger<RefreshEngine>())
+            Composition.CreateSignerFactory(options), TimeProvider.System, loggers.CreateLogger<RefreshEngine>())
         {
             Progress = terminal
                 ? new SyncProgress(p =>

@@ -119,6 +119,28 @@ public sealed class CliTests(TestPki pki)
     }
 
     [Fact]
+    public void Csr_for_a_local_key_is_a_request_openssl_verifies_with_the_responder_profile()
+    {
+        string dir = pki.NewWorkDir("cli-csr");
+        string csr = Path.Combine(dir, "responder.csr");
+        var result = Run(dir, "csr", "--key", pki.EcCa.ResponderKeyPkcs8Path, "--subject", "CN=Example OCSP Responder, O=Example", "--out", csr);
+        Assert.True(result.Exit == 0, result.Out + result.Err);
+        var text = OpenSsl.Run(dir, "req", "-in", csr, "-verify", "-noout", "-text");
+        Assert.Contains("verify OK", text.Output, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("OCSP Signing", text.StdOut, StringComparison.Ordinal);
+        Assert.Contains("OCSP No Check", text.StdOut, StringComparison.Ordinal);
+        Assert.Contains("Digital Signature", text.StdOut, StringComparison.Ordinal);
+        Assert.Contains("CN = Example OCSP Responder", text.StdOut, StringComparison.Ordinal);
+        // The request's key is the responder key.
+        var fromCsr = OpenSsl.Run(dir, "req", "-in", csr, "-noout", "-pubkey").StdOut;
+        var fromKey = OpenSsl.Run(dir, "pkey", "-in", pki.EcCa.ResponderKeyPkcs8Path, "-pubout").StdOut;
+        Assert.Equal(fromKey.Trim(), fromCsr.Trim());
+
+        var neither = Run(dir, "csr", "--subject", "CN=x", "--out", csr);
+        Assert.Equal(2, neither.Exit);
+    }
+
+    [Fact]
     public void A_missing_config_file_is_a_clear_error()
     {
         var result = Run(Path.GetTempPath(), "refresh", "--config", "/nonexistent/ocsp.json");
