@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command (README "Run the tests"). On a fresh machine it installs what the tests need
-# (Debian packages; Azurite from npm), builds the solution and runs every test.
+# (Debian packages; from npm: Azurite and @cdktf/hcl2json), builds the solution and runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +17,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Node.js for the npm tools below (present on the project's machines; installed from Debian if not).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "installing: nodejs npm"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+
+# The infrastructure tests parse infra/terraform with HashiCorp's HCL parser (@cdktf/hcl2json, run by node),
+# installed into tests/.tools (gitignored).
+if [ ! -f tests/.tools/node_modules/@cdktf/hcl2json/package.json ]; then
+  echo "installing: @cdktf/hcl2json (npm, into tests/.tools)"
+  npm install --prefix tests/.tools --no-audit --no-fund --loglevel=error @cdktf/hcl2json@0.21.0 >/dev/null
 fi
 
 # Azurite (the Blob storage emulator) for the Blob adapter tests, into tests/.tools/azurite (gitignored), where the
