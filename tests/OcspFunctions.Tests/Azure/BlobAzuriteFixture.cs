@@ -31,7 +31,7 @@ public class AzuriteFixture : IDisposable
     {
         string executable = FindAzurite();
         Location = Directory.CreateTempSubdirectory("azurite-").FullName;
-        Port = FreePort();
+        Port = Clients.ExternalTool.FreePort();
         var arguments = new List<string>
         {
             "--blobHost", "127.0.0.1", "--blobPort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -143,14 +143,6 @@ public class AzuriteFixture : IDisposable
         return path;
     }
 
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 
     public void Dispose()
     {

@@ -61,22 +61,10 @@ public sealed class KeyVaultEngineTests(TestPki pki) : IAsyncLifetime
         var key = vaultKey ?? LoadKey(ca.ResponderKeyPath);
         _vault.AddKey(hint, key, hsm: true);
         string storeDir = Path.Combine(ca.Directory, "store");
-        var options = new OcspOptions
-        {
-            Store = { Path = storeDir },
-            Timing = { Validity = TimeSpan.FromDays(1) },
-            Issuers =
-            {
-                new IssuerOptions
-                {
-                    Name = hint,
-                    Certificate = ca.CaCertPath,
-                    Crls = { ca.CrlPath },
-                    IssuedSerials = ca.IndexPath,
-                    Responder = { Certificate = ca.ResponderCertPath, KeyVaultKeyId = _vault.KeyId(hint), UsePss = usePss },
-                },
-            },
-        };
+        var options = ca.Options(hint);
+        options.Issuers[0].Responder.Key = null;
+        options.Issuers[0].Responder.KeyVaultKeyId = _vault.KeyId(hint);
+        options.Issuers[0].Responder.UsePss = usePss;
         return new Setup
         {
             Ca = ca, StoreDir = storeDir, Options = options,

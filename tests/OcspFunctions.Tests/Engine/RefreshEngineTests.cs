@@ -48,23 +48,8 @@ public sealed class RefreshEngineTests(TestPki pki)
     {
         var ca = new CaWorkspace(pki, source ?? pki.RsaCa, hint);
         string storeDir = Path.Combine(ca.Directory, "store");
-        var options = new OcspOptions
-        {
-            Store = { Path = storeDir },
-            // The fixture's responder certificate lives 2 days: a 1-day validity fits inside it.
-            Timing = { Validity = TimeSpan.FromDays(1) },
-            Issuers =
-            {
-                new IssuerOptions
-                {
-                    Name = hint,
-                    Certificate = ca.CaCertPath,
-                    Crls = { ca.CrlPath },
-                    IssuedSerials = withIssuedList ? ca.IndexPath : null,
-                    Responder = { Certificate = ca.ResponderCertPath, Key = ca.ResponderKeyPath },
-                },
-            },
-        };
+        var options = ca.Options(hint);
+        if (!withIssuedList) options.Issuers[0].IssuedSerials = null;
         return new Setup { Ca = ca, StoreDir = storeDir, Options = options, Store = new FileSystemObjectStore(storeDir) };
     }
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using OcspFunctions.Protocol;
@@ -81,7 +80,7 @@ public sealed class FunctionsPackageTests(TestPki pki, PublishedPackage package)
     public async Task Published_binary_answers_the_hosts_requests()
     {
         var ca = new CaWorkspace(pki, pki.EcCa, "functions");
-        int port = FreePort();
+        int port = Clients.ExternalTool.FreePort();
         string store = Path.Combine(ca.Directory, "store");
         var settings = new Dictionary<string, string>
         {
@@ -144,7 +143,7 @@ public sealed class FunctionsPackageTests(TestPki pki, PublishedPackage package)
     [Fact]
     public async Task A_misconfigured_app_still_answers_the_host_and_reports_why()
     {
-        int port = FreePort();
+        int port = Clients.ExternalTool.FreePort();
         using var process = StartLikeTheHost(new() { ["FUNCTIONS_CUSTOMHANDLER_PORT"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) });
         try
         {
@@ -224,12 +223,4 @@ public sealed class FunctionsPackageTests(TestPki pki, PublishedPackage package)
         Assert.Fail("the handler did not answer GET / within 30 s");
     }
 
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 }

@@ -26,6 +26,27 @@ public sealed class CaWorkspace
     public string IndexPath => Path.Combine(Directory, "index.txt");
     public string CrlPath => Path.Combine(Directory, "crl.pem");
 
+    /// <summary>
+    /// Configuration over this workspace: a store under it, its CA, CRL, index.txt and responder key file. Validity is
+    /// one day because the fixture's responder certificate lives two.
+    /// </summary>
+    public OcspFunctions.Engine.OcspOptions Options(string name) => new()
+    {
+        Store = { Path = Path.Combine(Directory, "store") },
+        Timing = { Validity = TimeSpan.FromDays(1) },
+        Issuers =
+        {
+            new OcspFunctions.Engine.IssuerOptions
+            {
+                Name = name,
+                Certificate = CaCertPath,
+                Crls = { CrlPath },
+                IssuedSerials = IndexPath,
+                Responder = { Certificate = ResponderCertPath, Key = ResponderKeyPath },
+            },
+        },
+    };
+
     public string LeafPath(string name) => Path.Combine(Directory, "leaves", name + ".pem");
 
     /// <summary>

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using OcspFunctions.Tests.Engine;
 using OcspFunctions.Tests.Pki;
 using OcspResponder.Cli;
@@ -11,20 +9,12 @@ namespace OcspFunctions.Tests.Serving;
 [Collection("pki")]
 public sealed class QuickstartTests(TestPki pki)
 {
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 
     [Fact]
     public async Task Quickstart_leaves_its_files_and_query_verifies_the_answers()
     {
         string cwd = pki.NewWorkDir("quickstart");
-        int port = FreePort();
+        int port = Clients.ExternalTool.FreePort();
         var quickstart = CliTests.Run(cwd, "quickstart", "--dir", "demo", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--no-serve");
         Assert.True(quickstart.Exit == 0, quickstart.Out + quickstart.Err);
         string dir = Path.Combine(cwd, "demo");
@@ -77,7 +67,7 @@ public sealed class QuickstartTests(TestPki pki)
     public void Query_reports_a_dead_responder_as_a_transport_error()
     {
         string cwd = pki.NewWorkDir("query-dead");
-        var result = CliTests.Run(cwd, "query", "--url", $"http://127.0.0.1:{FreePort()}", "--issuer", pki.EcCa.CertPath, "--serial", "01");
+        var result = CliTests.Run(cwd, "query", "--url", $"http://127.0.0.1:{Clients.ExternalTool.FreePort()}", "--issuer", pki.EcCa.CertPath, "--serial", "01");
         Assert.Equal(2, result.Exit);
     }
 }

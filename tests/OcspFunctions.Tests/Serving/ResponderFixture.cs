@@ -39,23 +39,8 @@ public sealed class RunningResponder : IAsyncDisposable
     /// </summary>
     public static async Task<RunningResponder> StartAsync(CaWorkspace ca, string hint, Action<OcspOptions>? configure = null, string? url = null)
     {
-        var options = new OcspOptions
-        {
-            Store = { Path = Path.Combine(ca.Directory, "store") },
-            Timing = { Validity = TimeSpan.FromDays(1) },
-            Serve = { IndexReloadInterval = TimeSpan.Zero },
-            Issuers =
-            {
-                new IssuerOptions
-                {
-                    Name = hint,
-                    Certificate = ca.CaCertPath,
-                    Crls = { ca.CrlPath },
-                    IssuedSerials = ca.IndexPath,
-                    Responder = { Certificate = ca.ResponderCertPath, Key = ca.ResponderKeyPath },
-                },
-            },
-        };
+        var options = ca.Options(hint);
+        options.Serve.IndexReloadInterval = TimeSpan.Zero;
         configure?.Invoke(options);
         var report = await RefreshAsync(options);
         if (!report.Succeeded) throw new InvalidOperationException(string.Join("; ", report.Issuers.SelectMany(i => i.Errors)));
