@@ -10,6 +10,10 @@ public static class Program
     public static int Main(string[] args)
     {
         if (args.Length > 0 && args[0] == "crl-memory") return CrlMemory.Run(args[1..]);
+        // Load and hostile-input helpers for load/run-load.sh (not BenchmarkDotNet benchmarks).
+        if (args.Length > 0 && args[0] == "bare-kestrel") return Load.BareKestrel.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "ocsp-requests") return Load.OcspRequests.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "hostile") return Load.HostileRun.RunAsync(args[1..]).GetAwaiter().GetResult();
         if (args.Length > 0 && args[0] == "keyvault-throttle") return KeyVaultThrottle.RunAsync(args[1..]).GetAwaiter().GetResult();
 
         // Short runs: 1 launch, 3 warm-ups, 10 measured iterations; allocations reported.

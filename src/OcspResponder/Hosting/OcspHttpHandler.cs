@@ -76,8 +76,10 @@ public sealed class OcspHttpHandler(IResponseSource source, ServeOptions options
         string raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
         int query = raw.IndexOf('?', StringComparison.Ordinal);
         if (query >= 0) raw = raw[..query];
-        if (Uri.TryCreate(raw, UriKind.Absolute, out var absolute) && absolute.Scheme.StartsWith("http", StringComparison.Ordinal))
-            raw = absolute.AbsolutePath; // absolute-form target from a proxy
+        // Absolute-form target from a proxy. An origin-form target starts with '/' and is never parsed as a URI: on Unix
+        // "/…" parses as a file: URI, which cost ~50 µs per 8 KB hostile path for nothing.
+        if (!raw.StartsWith('/') && Uri.TryCreate(raw, UriKind.Absolute, out var absolute) && absolute.Scheme.StartsWith("http", StringComparison.Ordinal))
+            raw = absolute.AbsolutePath;
         if (_prefix.Length > 0)
         {
             string trimmed = raw.TrimStart('/');
