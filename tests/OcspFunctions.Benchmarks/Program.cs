@@ -15,6 +15,9 @@ public static class Program
         if (args.Length > 0 && args[0] == "ocsp-requests") return Load.OcspRequests.Run(args[1..]);
         if (args.Length > 0 && args[0] == "hostile") return Load.HostileRun.RunAsync(args[1..]).GetAwaiter().GetResult();
         if (args.Length > 0 && args[0] == "keyvault-throttle") return KeyVaultThrottle.RunAsync(args[1..]).GetAwaiter().GetResult();
+        if (args.Length > 0 && args[0] == "refresh") return RefreshBenchmark.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "refresh-child") return RefreshBenchmark.Child(args[1..]);
+        if (args.Length > 0 && args[0] == "refresh-fixture") return RefreshBenchmark.Fixture(args[1..]);
 
         // Short runs: 1 launch, 3 warm-ups, 10 measured iterations; allocations reported.
         var job = Job.Default.WithLaunchCount(1).WithWarmupCount(3).WithIterationCount(10).WithId("Short");

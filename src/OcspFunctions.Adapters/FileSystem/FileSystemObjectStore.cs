@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
 using OcspFunctions.Engine.Store;
 
 namespace OcspFunctions.Adapters.FileSystem;
@@ -12,6 +14,12 @@ public sealed class FileSystemObjectStore : IObjectStore
 {
     private readonly string _root;
     private readonly SemaphoreSlim _conditional = new(1, 1);
+
+    /// <summary>Directories known to exist, so a write does not create (stat) its directory every time.</summary>
+    private readonly ConcurrentDictionary<string, byte> _directories = new(StringComparer.Ordinal);
+
+    private readonly string _tempPrefix = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
+    private long _tempCounter;
 
     public FileSystemObjectStore(string root)
     {
@@ -40,23 +48,44 @@ public sealed class FileSystemObjectStore : IObjectStore
         }
     }
 
-    public async Task PutAsync(string name, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    public Task PutAsync(string name, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
-        string path = PathOf(name);
-        string temp = $"{path}.{Guid.NewGuid():N}.tmp";
+        // Synchronous I/O: a small write to the page cache finishes faster than an async file round trip through the
+        // thread pool (the refresh writes two responses per serial from its parallel signing loop).
+        if (cancellationToken.IsCancellationRequested) return Task.FromCanceled(cancellationToken);
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, FileOptions.Asynchronous))
+            Put(name, content.Span);
+            return Task.CompletedTask;
+        }
+        catch (Exception e)
+        {
+            return Task.FromException(e);
+        }
+    }
+
+    private void Put(string name, ReadOnlySpan<byte> content)
+    {
+        string path = PathOf(name);
+        string directory = Path.GetDirectoryName(path)!;
+        string temp = TempPath(path);
+        try
+        {
+            try
             {
-                await stream.WriteAsync(content, cancellationToken).ConfigureAwait(false);
+                WriteNew(temp, content, directory);
+            }
+            catch (DirectoryNotFoundException)
+            {
+                // The directory went away after it was cached (deleted by hand): create it again, once.
+                _directories.TryRemove(directory, out _);
+                WriteNew(temp, content, directory);
             }
             File.Move(temp, path, overwrite: true);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or OperationCanceledException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             TryDelete(temp);
-            if (e is OperationCanceledException) throw;
             throw new StoreException($"cannot write {path}: {e.Message}", e);
         }
     }
@@ -78,6 +107,22 @@ public sealed class FileSystemObjectStore : IObjectStore
             _conditional.Release();
         }
     }
+
+    /// <summary>Writes <paramref name="content"/> to a file that must not exist yet, creating its directory the first time.</summary>
+    private void WriteNew(string path, ReadOnlySpan<byte> content, string directory)
+    {
+        if (!_directories.ContainsKey(directory))
+        {
+            Directory.CreateDirectory(directory);
+            _directories.TryAdd(directory, 0);
+        }
+        using var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        RandomAccess.Write(handle, content, 0);
+    }
+
+    /// <summary>A unique temporary name next to <paramref name="path"/>: a random per-store prefix and a counter (no syscall per name).</summary>
+    private string TempPath(string path) =>
+        $"{path}.{_tempPrefix}{(ulong)Interlocked.Increment(ref _tempCounter):x16}.tmp";
 
     public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken)
     {
