@@ -45,49 +45,44 @@ public static class CrlFixture
         return files;
     }
 
-    /// <summary>
-    /// Writes TBSCertList with one pre-sized AsnWriter and signs it (sha256WithRSAEncryption). .NET's
-    /// CertificateRevocationListBuilder produces the same shape but takes minutes for a million entries.
-    /// </summary>
+    /// <summary>The 1M-entry CRL: random 16-byte serials, dates in the last two years, a reasonCode on about half.</summary>
     private static byte[] BuildCrl(X509Certificate2 ca, RSA caKey)
     {
         var random = new Random(20240601);
         var now = DateTimeOffset.UtcNow;
         var thisUpdate = new DateTimeOffset(now.Ticks - now.Ticks % TimeSpan.TicksPerSecond, TimeSpan.Zero).AddMinutes(-5);
         byte[] reasons = [1, 3, 4, 5]; // keyCompromise, affiliationChanged, superseded, cessationOfOperation
+        return WriteCrl(ca, caKey, thisUpdate, thisUpdate.AddDays(7), EntryCount, w =>
+        {
+            Span<byte> serial = stackalloc byte[16];
+            for (int i = 0; i < EntryCount; i++)
+            {
+                TestPki.FillSerial(serial, random);
+                var revoked = thisUpdate.AddSeconds(-random.Next(1, 2 * 365 * 24 * 3600));
+                WriteEntry(w, serial, revoked, random.Next(2) == 0 ? reasons[random.Next(reasons.Length)] : null);
+            }
+        });
+    }
+
+    /// <summary>
+    /// A v2 CRL (sha256WithRSAEncryption, AKI, CRL number 1) written with one pre-sized AsnWriter and signed.
+    /// .NET's CertificateRevocationListBuilder produces the same shape but takes minutes for a million entries.
+    /// </summary>
+    public static byte[] WriteCrl(X509Certificate2 ca, RSA caKey, DateTimeOffset thisUpdate, DateTimeOffset nextUpdate, int entries,
+        Action<AsnWriter> writeEntries)
+    {
         var ski = ca.Extensions.OfType<X509SubjectKeyIdentifierExtension>().Single().SubjectKeyIdentifierBytes;
         byte[] algorithm = Convert.FromHexString("300d06092a864886f70d01010b0500"); // sha256WithRSAEncryption, NULL
 
-        var w = new AsnWriter(AsnEncodingRules.DER, initialCapacity: EntryCount * 50 + 4096);
+        var w = new AsnWriter(AsnEncodingRules.DER, initialCapacity: entries * 50 + 4096);
         w.PushSequence();                                              // TBSCertList
         w.WriteInteger(1);                                             // v2
         w.WriteEncodedValue(algorithm);
         w.WriteEncodedValue(ca.SubjectName.RawData);
         w.WriteUtcTime(thisUpdate);
-        w.WriteUtcTime(thisUpdate.AddDays(7));
+        w.WriteUtcTime(nextUpdate);
         w.PushSequence();                                              // revokedCertificates
-        Span<byte> serial = stackalloc byte[16];
-        Span<byte> reasonValue = stackalloc byte[3];
-        for (int i = 0; i < EntryCount; i++)
-        {
-            TestPki.FillSerial(serial, random);
-            var revoked = thisUpdate.AddSeconds(-random.Next(1, 2 * 365 * 24 * 3600));
-            bool withReason = random.Next(2) == 0;
-            w.PushSequence();
-            w.WriteInteger(serial);
-            w.WriteUtcTime(revoked);
-            if (withReason)
-            {
-                reasonValue[0] = 0x0A; reasonValue[1] = 0x01; reasonValue[2] = reasons[random.Next(reasons.Length)]; // ENUMERATED
-                w.PushSequence();
-                w.PushSequence();
-                w.WriteObjectIdentifier("2.5.29.21");                  // reasonCode
-                w.WriteOctetString(reasonValue);
-                w.PopSequence();
-                w.PopSequence();
-            }
-            w.PopSequence();
-        }
+        writeEntries(w);
         w.PopSequence();
         var ctx0 = new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true);
         w.PushSequence(ctx0);                                          // crlExtensions
@@ -119,6 +114,24 @@ public static class CrlFixture
         crl.WriteBitString(signature);
         crl.PopSequence();
         return crl.Encode();
+    }
+
+    /// <summary>One revokedCertificates entry: serial (positive, minimal), revocation date, optional reasonCode.</summary>
+    public static void WriteEntry(AsnWriter w, ReadOnlySpan<byte> serial, DateTimeOffset revoked, byte? reason)
+    {
+        w.PushSequence();
+        w.WriteInteger(serial);
+        w.WriteUtcTime(revoked);
+        if (reason is { } code)
+        {
+            w.PushSequence();
+            w.PushSequence();
+            w.WriteObjectIdentifier("2.5.29.21");                      // reasonCode
+            w.WriteOctetString([0x0A, 0x01, code]);                    // ENUMERATED
+            w.PopSequence();
+            w.PopSequence();
+        }
+        w.PopSequence();
     }
 
     public static X509Certificate2 LoadCa(CrlFiles files) => X509CertificateLoader.LoadCertificate(File.ReadAllBytes(files.CaPath));

@@ -98,67 +98,16 @@ public static class RefreshFixture
             now.AddHours(-1), now.AddDays(30), serial);
     }
 
-    /// <summary>A v2 CRL (sha256WithRSAEncryption) revoking every 10th serial, each with a reasonCode; written with one AsnWriter.</summary>
+    /// <summary>A v2 CRL revoking every 10th serial, each with a reasonCode (the writer is <see cref="CrlFixture.WriteCrl"/>).</summary>
     private static byte[] BuildCrl(X509Certificate2 ca, RSA caKey, byte[] serialBytes, int serials, Random random, DateTimeOffset now)
     {
         var thisUpdate = now.AddMinutes(-5);
         byte[] reasons = [1, 3, 4, 5]; // keyCompromise, affiliationChanged, superseded, cessationOfOperation
-        var ski = ca.Extensions.OfType<X509SubjectKeyIdentifierExtension>().Single().SubjectKeyIdentifierBytes;
-        byte[] algorithm = Convert.FromHexString("300d06092a864886f70d01010b0500");
-
-        var w = new AsnWriter(AsnEncodingRules.DER, initialCapacity: RevokedCount(serials) * 50 + 4096);
-        w.PushSequence();                                              // TBSCertList
-        w.WriteInteger(1);                                             // v2
-        w.WriteEncodedValue(algorithm);
-        w.WriteEncodedValue(ca.SubjectName.RawData);
-        w.WriteUtcTime(thisUpdate);
-        w.WriteUtcTime(thisUpdate.AddDays(30));
-        w.PushSequence();                                              // revokedCertificates
-        Span<byte> reasonValue = stackalloc byte[3];
-        for (int i = 0; i < serials; i += 10)
+        return CrlFixture.WriteCrl(ca, caKey, thisUpdate, thisUpdate.AddDays(30), RevokedCount(serials), w =>
         {
-            w.PushSequence();
-            w.WriteInteger(serialBytes.AsSpan(i * 16, 16));            // positive, minimal (FillSerial)
-            w.WriteUtcTime(thisUpdate.AddSeconds(-random.Next(1, 2 * 365 * 24 * 3600)));
-            reasonValue[0] = 0x0A; reasonValue[1] = 0x01; reasonValue[2] = reasons[random.Next(reasons.Length)]; // ENUMERATED
-            w.PushSequence();
-            w.PushSequence();
-            w.WriteObjectIdentifier("2.5.29.21");                      // reasonCode
-            w.WriteOctetString(reasonValue);
-            w.PopSequence();
-            w.PopSequence();
-            w.PopSequence();
-        }
-        w.PopSequence();
-        var ctx0 = new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true);
-        w.PushSequence(ctx0);                                          // crlExtensions
-        w.PushSequence();
-        w.PushSequence();
-        w.WriteObjectIdentifier("2.5.29.35");                          // authorityKeyIdentifier
-        var aki = new AsnWriter(AsnEncodingRules.DER);
-        aki.PushSequence();
-        aki.WriteOctetString(ski.Span, new Asn1Tag(TagClass.ContextSpecific, 0));
-        aki.PopSequence();
-        w.WriteOctetString(aki.Encode());
-        w.PopSequence();
-        w.PushSequence();
-        w.WriteObjectIdentifier("2.5.29.20");                          // cRLNumber
-        var number = new AsnWriter(AsnEncodingRules.DER);
-        number.WriteInteger(1);
-        w.WriteOctetString(number.Encode());
-        w.PopSequence();
-        w.PopSequence();
-        w.PopSequence(ctx0);
-        w.PopSequence();
-        byte[] tbs = w.Encode();
-
-        byte[] signature = caKey.SignData(tbs, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var crl = new AsnWriter(AsnEncodingRules.DER, initialCapacity: tbs.Length + 512);
-        crl.PushSequence();
-        crl.WriteEncodedValue(tbs);
-        crl.WriteEncodedValue(algorithm);
-        crl.WriteBitString(signature);
-        crl.PopSequence();
-        return crl.Encode();
+            for (int i = 0; i < serials; i += 10)
+                CrlFixture.WriteEntry(w, serialBytes.AsSpan(i * 16, 16), thisUpdate.AddSeconds(-random.Next(1, 2 * 365 * 24 * 3600)),
+                    reasons[random.Next(reasons.Length)]);
+        });
     }
 }
