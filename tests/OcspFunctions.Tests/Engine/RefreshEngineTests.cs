@@ -304,6 +304,94 @@ public sealed class RefreshEngineTests(TestPki pki)
         Assert.Equal(single.ThisUpdate.AddDays(1), single.NextUpdate);
     }
 
+    /// <summary>RFC 5280 §5.2.4: a delta CRL applies on top of its base — it adds revocations and its removeFromCRL lifts a hold.</summary>
+    [Fact]
+    public async Task A_delta_crl_revokes_and_lifts_a_hold_on_top_of_its_base()
+    {
+        var s = Create("delta");
+        var hold = s.Ca.Source.Leaf("certificateHold");
+        var victim = s.Ca.Source.Good.First();
+        string delta = Path.Combine(s.Ca.Directory, "delta.der");
+        long baseNumber = s.Ca.Source.CrlNumber;
+        File.WriteAllBytes(delta, SignedDeltaCrl(s.Ca, baseNumber, baseNumber + 1,
+            [(victim.SerialHex, RevocationReason.KeyCompromise), (hold.SerialHex, RevocationReason.RemoveFromCrl)]));
+        s.Options.Issuers[0].Crls.Add(delta);
+        // A plain serial list: index.txt would itself record the hold, and revocations from the CA database or the
+        // local list are deliberately not lifted by a delta (fail-safe when sources disagree).
+        string serials = Path.Combine(s.Ca.Directory, "serials.txt");
+        File.WriteAllLines(serials, File.ReadAllLines(s.Ca.IndexPath).Where(l => l.Length > 0).Select(l => l.Split('\t')[3]));
+        s.Options.Issuers[0].IssuedSerials = serials;
+
+        var result = Assert.Single((await s.RunAsync()).Issuers);
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        Assert.Contains(": revoked", OpenSslStatus(s, s.ResponsePath(victim.SerialHex), victim.SerialHex), StringComparison.Ordinal);
+        Assert.Contains(": good", OpenSslStatus(s, s.ResponsePath(hold.SerialHex), hold.SerialHex), StringComparison.Ordinal);
+
+        // A delta for a newer base than any configured full CRL is refused, and nothing changes.
+        var before = s.Snapshot();
+        File.WriteAllBytes(delta, SignedDeltaCrl(s.Ca, baseNumber + 5, baseNumber + 6, [(s.Ca.Source.Good.Last().SerialHex, RevocationReason.KeyCompromise)]));
+        var refused = Assert.Single((await s.RunAsync()).Issuers);
+        Assert.False(refused.Succeeded);
+        Assert.Contains(refused.Errors, e => e.Contains("no matching full CRL", StringComparison.Ordinal));
+        Assert.Equal(before, s.Snapshot());
+    }
+
+    /// <summary>A delta CRL signed with the workspace CA's RSA key: cRLNumber and a critical deltaCRLIndicator.</summary>
+    private static byte[] SignedDeltaCrl(CaWorkspace ca, long baseNumber, long number, (string Serial, RevocationReason Reason)[] entries)
+    {
+        using var key = System.Security.Cryptography.RSA.Create();
+        key.ImportFromPem(File.ReadAllText(Path.Combine(ca.Directory, "ca.key")));
+        var caCert = X509CertificateLoader.LoadCertificateFromFile(ca.CaCertPath);
+        byte[] algorithm = Convert.FromHexString("300d06092a864886f70d01010b0500");
+        var now = DateTimeOffset.UtcNow;
+        var w = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
+        w.PushSequence();
+        w.WriteInteger(1);
+        w.WriteEncodedValue(algorithm);
+        w.WriteEncodedValue(caCert.SubjectName.RawData);
+        w.WriteUtcTime(now.AddMinutes(-1));
+        w.WriteUtcTime(now.AddDays(1));
+        w.PushSequence();
+        foreach (var (serial, reason) in entries)
+        {
+            w.PushSequence();
+            w.WriteIntegerUnsigned(SerialNumber.ParseHex(serial).Bytes);
+            w.WriteUtcTime(now.AddMinutes(-2));
+            w.PushSequence();
+            w.PushSequence();
+            w.WriteObjectIdentifier(Oids.CrlReason);
+            w.WriteOctetString([0x0A, 0x01, (byte)reason]);
+            w.PopSequence();
+            w.PopSequence();
+            w.PopSequence();
+        }
+        w.PopSequence();
+        var ctx0 = new System.Formats.Asn1.Asn1Tag(System.Formats.Asn1.TagClass.ContextSpecific, 0, true);
+        w.PushSequence(ctx0);
+        w.PushSequence();
+        foreach (var (oid, value, critical) in new[] { (Oids.CrlNumber, number, false), (Oids.DeltaCrlIndicator, baseNumber, true) })
+        {
+            w.PushSequence();
+            w.WriteObjectIdentifier(oid);
+            if (critical) w.WriteBoolean(true);
+            var inner = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
+            inner.WriteInteger(value);
+            w.WriteOctetString(inner.Encode());
+            w.PopSequence();
+        }
+        w.PopSequence();
+        w.PopSequence(ctx0);
+        w.PopSequence();
+        byte[] tbs = w.Encode();
+        var crl = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
+        crl.PushSequence();
+        crl.WriteEncodedValue(tbs);
+        crl.WriteEncodedValue(algorithm);
+        crl.WriteBitString(key.SignData(tbs, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1));
+        crl.PopSequence();
+        return crl.Encode();
+    }
+
     /// <summary>A writer that ignores the lease changes the manifest while a run is going: the run stops rather than overwrite it.</summary>
     [Fact]
     public async Task A_manifest_changed_by_another_writer_is_not_overwritten()
