@@ -341,55 +341,10 @@ public sealed class RefreshEngineTests(TestPki pki)
     {
         using var key = System.Security.Cryptography.RSA.Create();
         key.ImportFromPem(File.ReadAllText(Path.Combine(ca.Directory, "ca.key")));
-        var caCert = X509CertificateLoader.LoadCertificateFromFile(ca.CaCertPath);
-        byte[] algorithm = Convert.FromHexString("300d06092a864886f70d01010b0500");
-        var now = DateTimeOffset.UtcNow;
-        var w = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
-        w.PushSequence();
-        w.WriteInteger(1);
-        w.WriteEncodedValue(algorithm);
-        w.WriteEncodedValue(caCert.SubjectName.RawData);
-        w.WriteUtcTime(now.AddMinutes(-1));
-        w.WriteUtcTime(now.AddDays(1));
-        w.PushSequence();
-        foreach (var (serial, reason) in entries)
-        {
-            w.PushSequence();
-            w.WriteIntegerUnsigned(SerialNumber.ParseHex(serial).Bytes);
-            w.WriteUtcTime(now.AddMinutes(-2));
-            w.PushSequence();
-            w.PushSequence();
-            w.WriteObjectIdentifier(Oids.CrlReason);
-            w.WriteOctetString([0x0A, 0x01, (byte)reason]);
-            w.PopSequence();
-            w.PopSequence();
-            w.PopSequence();
-        }
-        w.PopSequence();
-        var ctx0 = new System.Formats.Asn1.Asn1Tag(System.Formats.Asn1.TagClass.ContextSpecific, 0, true);
-        w.PushSequence(ctx0);
-        w.PushSequence();
-        foreach (var (oid, value, critical) in new[] { (Oids.CrlNumber, number, false), (Oids.DeltaCrlIndicator, baseNumber, true) })
-        {
-            w.PushSequence();
-            w.WriteObjectIdentifier(oid);
-            if (critical) w.WriteBoolean(true);
-            var inner = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
-            inner.WriteInteger(value);
-            w.WriteOctetString(inner.Encode());
-            w.PopSequence();
-        }
-        w.PopSequence();
-        w.PopSequence(ctx0);
-        w.PopSequence();
-        byte[] tbs = w.Encode();
-        var crl = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
-        crl.PushSequence();
-        crl.WriteEncodedValue(tbs);
-        crl.WriteEncodedValue(algorithm);
-        crl.WriteBitString(key.SignData(tbs, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.RSASignaturePadding.Pkcs1));
-        crl.PopSequence();
-        return crl.Encode();
+        var revoked = entries.Select(e => new CrlEntry(SerialNumber.ParseHex(e.Serial).Bytes.ToArray(),
+            [new CrlExtension(Oids.CrlReason, false, [0x0A, 0x01, (byte)e.Reason])]));
+        return HandWrittenCrl.Sign(X509CertificateLoader.LoadCertificateFromFile(ca.CaCertPath), key, revoked,
+            [HandWrittenCrl.Integer(Oids.CrlNumber, number), HandWrittenCrl.Integer(Oids.DeltaCrlIndicator, baseNumber, critical: true)]);
     }
 
     /// <summary>A writer that ignores the lease changes the manifest while a run is going: the run stops rather than overwrite it.</summary>

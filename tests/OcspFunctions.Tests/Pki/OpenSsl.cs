@@ -71,20 +71,8 @@ public static class OpenSsl
         return Finish(workingDirectory, result, check);
     }
 
-    private static ProcessStartInfo StartInfo(string workingDirectory, List<string> args)
-    {
-        var psi = new ProcessStartInfo(Executable)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            CreateNoWindow = true,
-        };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        return psi;
-    }
+    private static ProcessStartInfo StartInfo(string workingDirectory, List<string> args) =>
+        Clients.ExternalTool.StartInfo(Executable, workingDirectory, args);
 
     private static OpenSslResult Finish(string workingDirectory, OpenSslResult result, bool check) =>
         check && result.ExitCode != 0 ? throw new InvalidOperationException($"openssl failed in {workingDirectory}: {result}") : result;

@@ -190,56 +190,13 @@ public sealed partial class CrlTests(TestPki pki)
         return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
     }
 
-    /// <summary>Writes and signs a one-entry CRL by hand, with an extra entry extension and/or a critical CRL extension.</summary>
+    /// <summary>A signed one-entry CRL with an extra entry extension and/or a critical CRL extension.</summary>
     private static byte[] SignedCrlWithEntryExtension(X509Certificate2 ca, ECDsa key, string? entryExtensionOid, bool critical,
         string? crlExtensionOid = null)
     {
-        byte[] algorithm = Convert.FromHexString("300a06082a8648ce3d040302");
-        var w = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
-        w.PushSequence();
-        w.WriteInteger(1);
-        w.WriteEncodedValue(algorithm);
-        w.WriteEncodedValue(ca.SubjectName.RawData);
-        w.WriteUtcTime(DateTimeOffset.UtcNow.AddMinutes(-5));
-        w.WriteUtcTime(DateTimeOffset.UtcNow.AddDays(1));
-        w.PushSequence();
-        w.PushSequence();
-        w.WriteInteger(0x4711);
-        w.WriteUtcTime(DateTimeOffset.UtcNow.AddHours(-1));
-        if (entryExtensionOid is not null)
-        {
-            w.PushSequence();
-            w.PushSequence();
-            w.WriteObjectIdentifier(entryExtensionOid);
-            if (critical) w.WriteBoolean(true);
-            w.WriteOctetString([0x05, 0x00]);
-            w.PopSequence();
-            w.PopSequence();
-        }
-        w.PopSequence();
-        w.PopSequence();
-        if (crlExtensionOid is not null)
-        {
-            var ctx0 = new System.Formats.Asn1.Asn1Tag(System.Formats.Asn1.TagClass.ContextSpecific, 0, true);
-            w.PushSequence(ctx0);
-            w.PushSequence();
-            w.PushSequence();
-            w.WriteObjectIdentifier(crlExtensionOid);
-            w.WriteBoolean(true);
-            w.WriteOctetString([0x05, 0x00]);
-            w.PopSequence();
-            w.PopSequence();
-            w.PopSequence(ctx0);
-        }
-        w.PopSequence();
-        byte[] tbs = w.Encode();
-        var list = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
-        list.PushSequence();
-        list.WriteEncodedValue(tbs);
-        list.WriteEncodedValue(algorithm);
-        list.WriteBitString(key.SignData(tbs, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence));
-        list.PopSequence();
-        return list.Encode();
+        var entryExtensions = entryExtensionOid is null ? [] : new[] { new CrlExtension(entryExtensionOid, critical, [0x05, 0x00]) };
+        var crlExtensions = crlExtensionOid is null ? [] : new[] { new CrlExtension(crlExtensionOid, true, [0x05, 0x00]) };
+        return HandWrittenCrl.Sign(ca, key, [new CrlEntry([0x47, 0x11], entryExtensions)], crlExtensions);
     }
 
     private static List<(string Serial, RevocationReason? Reason)> EnumerateAll(CertificateRevocationList crl)
