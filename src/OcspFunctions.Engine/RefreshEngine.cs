@@ -31,7 +31,22 @@ public sealed class RefreshEngine(
 
     public int CheckpointEvery { get; init; } = 100_000;
 
+    /// <summary>
+    /// Checkpoints are also at least this far apart: each one rewrites the whole index, so on a fast signer they are
+    /// spaced by time, bounding what a killed run loses to about this much signing.
+    /// </summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(60);
+
     public IProgress<RefreshProgress>? Progress { get; init; }
+
+    /// <summary>A pack is stored once it holds this many bytes (and at every checkpoint and the end of the run).</summary>
+    public int PackBytes { get; init; } = 16 << 20;
+
+    /// <summary>
+    /// How long a pack nothing refers to any more is kept before it is deleted: servers still holding the previous index
+    /// (reloaded every <see cref="ServeOptions.IndexReloadInterval"/>) keep reading it meanwhile.
+    /// </summary>
+    public TimeSpan PackRetention { get; init; } = TimeSpan.FromHours(1);
 
     private readonly TimingPolicy _timing = new(options.Timing);
 
@@ -250,14 +265,10 @@ public sealed class RefreshEngine(
         string fingerprint = $"{inputs.Responder.Thumbprint}|{inputs.Signer.Algorithm.Name}|{string.Join(",", algorithms.Select(a => a.Name()))}";
         bool resignAll = manifest.SigningFingerprint != fingerprint;
 
-        // Withdraw responses that must no longer be served (expired past grace; no longer revoked without an issued list).
+        // Withdraw responses that must no longer be served (expired past grace; no longer revoked without an issued list):
+        // dropped from the index, their packs are retired once nothing refers to them.
         var removed = index.Entries.Keys.Where(s => !statuses.ContainsKey(s)).ToList();
-        foreach (var serial in removed)
-        {
-            foreach (var algorithm in CertIdHashAlgorithms.All)
-                await store.DeleteAsync(StoreLayout.Response(algorithm, ocspIssuer.KeyHash(algorithm), serial), cancellationToken).ConfigureAwait(false);
-            index.Entries.Remove(serial);
-        }
+        foreach (var serial in removed) index.Entries.Remove(serial);
         result.Removed = removed.Count;
         bool indexDirty = removed.Count > 0;
 
@@ -289,66 +300,96 @@ public sealed class RefreshEngine(
 
         var writer = new OcspResponseWriter(inputs.Responder, inputs.Signer,
             includeCertificate: !ocspIssuer.SubjectPublicKey.AsSpan().SequenceEqual(inputs.Responder.PublicKey.EncodedKeyValue.RawData));
-        var work = changed.Concat(due.Select(d => (d.Serial, d.Status))).ToList();
+        // One array for the whole run and one for each batch's results: no per-batch large-object allocations (each
+        // would count towards a full GC over the million-entry index).
+        var work = changed.Concat(due.Select(d => (d.Serial, d.Status))).ToArray();
+        var located = new (string Pack, long Offset, int Length)?[Math.Min(BatchSize, Math.Max(1, work.Length))];
+        index.Entries.EnsureCapacity(statuses.Count);
         int concurrency = options.SigningConcurrency > 0 ? options.SigningConcurrency
             : inputs.Signer is ISigningConcurrencyHint { PreferredConcurrency: > 0 } hint ? hint.PreferredConcurrency
             : Environment.ProcessorCount;
-        int done = 0, sinceCheckpoint = 0;
+        int done = 0, sinceCheckpoint = 0, signedResponses = 0;
         var failures = new ConcurrentQueue<string>();
+        long thisUpdateSeconds = thisUpdate.ToUnixTimeSeconds(), nextUpdateSeconds = nextUpdate.ToUnixTimeSeconds();
 
-        for (int start = 0; start < work.Count; start += BatchSize)
+        // Packs are stored in the background while the next batch is signed; the index is written only after every
+        // pack it refers to is stored, so a reader never follows the index to a pack that is not there.
+        var packs = new PackQueue(store, id, PackBytes, ResponsePacks.EncodeHeader(writer.CertificatesField.Span));
+        var lastCheckpoint = Stopwatch.StartNew();
+        try
         {
-            var batch = work.GetRange(start, Math.Min(BatchSize, work.Count - start));
-            var signed = new IndexEntry?[batch.Count];
-            await Parallel.ForEachAsync(Enumerable.Range(0, batch.Count),
-                new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken },
-                async (i, ct) =>
-                {
-                    var (serial, status) = batch[i];
-                    try
+            for (int start = 0; start < work.Length; start += BatchSize)
+            {
+                int count = Math.Min(BatchSize, work.Length - start);
+                var batch = new ArraySegment<(SerialNumber Serial, CertStatus Status)>(work, start, count);
+                // Each serial's responses go into the pack as soon as they are signed, so they die young (gen0) instead of
+                // living to the end of the batch.
+                Array.Clear(located, 0, count);
+                await Parallel.ForEachAsync(Enumerable.Range(0, count),
+                    new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken },
+                    async (i, ct) =>
                     {
-                        foreach (var algorithm in algorithms)
+                        var (serial, status) = batch[i];
+                        try
                         {
-                            var single = new SingleResponse(ocspIssuer.CertIdFor(serial, algorithm), status, thisUpdate, nextUpdate);
-                            bool extendedRevoke = status.Kind == CertStatusKind.Revoked && status.RevocationTime == DateTimeOffset.UnixEpoch
-                                                  && status.Reason == RevocationReason.CertificateHold;
-                            var der = await writer.WriteAsync([single], producedAt, extendedRevoke, ct).ConfigureAwait(false);
-                            await store.PutAsync(StoreLayout.Response(algorithm, ocspIssuer.KeyHash(algorithm), serial), der, ct).ConfigureAwait(false);
+                            var responses = new byte[algorithms.Length][];
+                            for (int a = 0; a < algorithms.Length; a++)
+                            {
+                                var single = new SingleResponse(ocspIssuer.CertIdFor(serial, algorithms[a]), status, thisUpdate, nextUpdate);
+                                bool extendedRevoke = status.Kind == CertStatusKind.Revoked && status.RevocationTime == DateTimeOffset.UnixEpoch
+                                                      && status.Reason == RevocationReason.CertificateHold;
+                                responses[a] = await writer.WriteStoredFormAsync([single], producedAt, extendedRevoke, ct).ConfigureAwait(false);
+                            }
+                            located[i] = packs.Append(responses, now, ct);
                         }
-                        signed[i] = new IndexEntry(status.Kind, status.Kind == CertStatusKind.Revoked ? status.RevocationTime.ToUnixTimeSeconds() : -1,
-                            status.Reason, thisUpdate.ToUnixTimeSeconds(), nextUpdate.ToUnixTimeSeconds());
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException)
-                    {
-                        // A failed signature or write publishes nothing for this serial; the next run retries it.
-                        failures.Enqueue($"serial {serial}: {e.Message}");
-                    }
-                    Progress?.Report(new RefreshProgress(issuer.Name, Interlocked.Increment(ref done), work.Count));
-                }).ConfigureAwait(false);
+                        catch (Exception e) when (e is not OperationCanceledException)
+                        {
+                            // A failed signature publishes nothing for this serial; the next run retries it.
+                            failures.Enqueue($"serial {serial}: {e.Message}");
+                        }
+                        Progress?.Report(new RefreshProgress(issuer.Name, Interlocked.Increment(ref done), work.Length));
+                    }).ConfigureAwait(false);
+                packs.ThrowIfFailed();
 
-            for (int i = 0; i < batch.Count; i++)
-            {
-                if (signed[i] is not { } entry) continue;
-                index.Entries[batch[i].Serial] = entry;
-                result.ResponsesSigned += algorithms.Length;
-                indexDirty = true;
+                for (int i = 0; i < count; i++)
+                {
+                    if (located[i] is not var (pack, offset, length)) continue;
+                    var (serial, status) = batch[i];
+                    index.Entries[serial] = new IndexEntry(status.Kind,
+                        status.Kind == CertStatusKind.Revoked ? status.RevocationTime.ToUnixTimeSeconds() : -1, status.Reason,
+                        thisUpdateSeconds, nextUpdateSeconds, pack, offset, length);
+                    signedResponses += algorithms.Length;
+                    indexDirty = true;
+                }
+                sinceCheckpoint += count;
+                if (sinceCheckpoint >= CheckpointEvery && start + count < work.Length && lastCheckpoint.Elapsed >= CheckpointInterval)
+                {
+                    // Packs, then the index, then the manifest that says how its entries were signed: a kill between any
+                    // two only costs work (an unreferenced pack is retired by a later run).
+                    await packs.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    await store.PutAsync(StoreLayout.Index(id), index.Serialize(), cancellationToken).ConfigureAwait(false);
+                    manifest.SigningFingerprint = fingerprint;
+                    await WriteManifestAsync(id, manifest, manifestSlot, cancellationToken).ConfigureAwait(false);
+                    sinceCheckpoint = 0;
+                    lastCheckpoint.Restart();
+                }
             }
-            sinceCheckpoint += batch.Count;
-            if (sinceCheckpoint >= CheckpointEvery && start + batch.Count < work.Count)
-            {
-                // Index first, then the manifest that says how its entries were signed: a kill between the two only costs work.
-                await store.PutAsync(StoreLayout.Index(id), index.Serialize(), cancellationToken).ConfigureAwait(false);
-                manifest.SigningFingerprint = fingerprint;
-                await WriteManifestAsync(id, manifest, manifestSlot, cancellationToken).ConfigureAwait(false);
-                sinceCheckpoint = 0;
-            }
+            await packs.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
+        finally
+        {
+            await packs.DisposeAsync().ConfigureAwait(false);
+        }
+        // Counted only now: responses in a pack that failed to store were not published.
+        result.ResponsesSigned = signedResponses;
+        result.PacksWritten = packs.Written;
 
         result.SigningFailures = failures.Count;
         foreach (var failure in failures.Take(20)) result.Errors.Add(failure);
         if (failures.Count > 20) result.Errors.Add($"… and {failures.Count - 20} more signing failures");
 
         if (indexDirty) await store.PutAsync(StoreLayout.Index(id), index.Serialize(), cancellationToken).ConfigureAwait(false);
+        await RetirePacksAsync(id, index, manifest, result, cancellationToken).ConfigureAwait(false);
 
         // Entries not re-signed (failures) still carry the due marker, so the next run retries them.
         manifest.SigningFingerprint = fingerprint;
@@ -365,6 +406,112 @@ public sealed class RefreshEngine(
         logger.LogInformation(
             "Issuer {Issuer}: {Changed} changed, {Refreshed} refreshed, {Unchanged} unchanged, {Removed} removed, {Signed} responses signed, {Failures} failures",
             issuer.Name, result.Changed, result.Refreshed, result.Unchanged, result.Removed, result.ResponsesSigned, result.SigningFailures);
+    }
+
+    /// <summary>
+    /// Retires the packs the index no longer refers to (all their responses were re-signed or withdrawn, or a killed run
+    /// left them) and deletes those retired for <see cref="PackRetention"/>. Called only after the index is stored.
+    /// </summary>
+    private async Task RetirePacksAsync(string id, IssuerIndex index, IssuerManifest manifest, IssuerRefreshResult result, CancellationToken cancellationToken)
+    {
+        var live = index.Packs().ToHashSet(StringComparer.Ordinal);
+        var now = time.GetUtcNow();
+        string prefix = StoreLayout.Packs(id);
+        var listed = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var name in store.ListAsync(prefix, cancellationToken).ConfigureAwait(false))
+        {
+            string pack = name[prefix.Length..];
+            listed.Add(pack);
+            if (live.Contains(pack))
+            {
+                manifest.RetiredPacks.Remove(pack); // referred to again (a previous index write failed after retiring it)
+                continue;
+            }
+            if (!manifest.RetiredPacks.TryGetValue(pack, out var since)) manifest.RetiredPacks[pack] = now;
+            else if (now - since >= PackRetention)
+            {
+                await store.DeleteAsync(name, cancellationToken).ConfigureAwait(false);
+                manifest.RetiredPacks.Remove(pack);
+                result.PacksDeleted++;
+            }
+        }
+        foreach (var gone in manifest.RetiredPacks.Keys.Where(p => !listed.Contains(p)).ToList()) manifest.RetiredPacks.Remove(gone);
+        manifest.Packs = live.Count;
+    }
+
+    /// <summary>
+    /// Collects signed records into packs (from the signing workers, in turn) and stores each full pack in the background,
+    /// one after another. Pack buffers are reused once stored.
+    /// </summary>
+    private sealed class PackQueue(IObjectStore store, string issuerId, int packBytes, byte[] header) : IAsyncDisposable
+    {
+        private readonly Lock _lock = new();
+        private readonly ConcurrentBag<byte[]> _buffers = [];
+        private ResponsePackWriter? _current;
+        private Task _storing = Task.CompletedTask;
+        private int _written;
+
+        public int Written => _written;
+
+        public (string Pack, long Offset, int Length) Append(byte[][] responses, DateTimeOffset now, CancellationToken cancellationToken)
+        {
+            lock (_lock)
+            {
+                // Room for the last record past the threshold, so the buffer never grows.
+                _current ??= new ResponsePackWriter(ResponsePacks.NewName(now), _buffers.TryTake(out var buffer) ? buffer : new byte[packBytes + (64 << 10)], header);
+                var (offset, length) = _current.Append(responses);
+                string pack = _current.Name;
+                if (_current.Length >= packBytes) StoreCurrent(cancellationToken);
+                return (pack, offset, length);
+            }
+        }
+
+        /// <summary>A pack that failed to store fails the issuer (not one serial): surfaced after each batch and at the flush.</summary>
+        public void ThrowIfFailed()
+        {
+            if (_storing.IsFaulted) _storing.GetAwaiter().GetResult();
+        }
+
+        /// <summary>Starts storing the current pack after those already being stored.</summary>
+        private void StoreCurrent(CancellationToken cancellationToken)
+        {
+            if (_current is not { Length: > 0 }) return;
+            var pack = _current;
+            _current = null;
+            var previous = _storing;
+            _storing = Task.Run(async () =>
+            {
+                await previous.ConfigureAwait(false);
+                await store.PutAsync(StoreLayout.Pack(issuerId, pack.Name), pack.Content, cancellationToken).ConfigureAwait(false);
+                _buffers.Add(pack.Buffer);
+                Interlocked.Increment(ref _written);
+            }, cancellationToken);
+        }
+
+        /// <summary>Stores the partly filled pack too and waits until every pack is stored (no appends meanwhile).</summary>
+        public async Task FlushAsync(CancellationToken cancellationToken)
+        {
+            Task storing;
+            lock (_lock)
+            {
+                StoreCurrent(cancellationToken);
+                storing = _storing;
+            }
+            await storing.ConfigureAwait(false);
+        }
+
+        /// <summary>Waits for a store still running when the run fails; its failure was reported (or another one is on its way).</summary>
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                await _storing.ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Observed: the pack is unreferenced and a later run retires it.
+            }
+        }
     }
 
     private DateTimeOffset RefreshDue(SerialNumber serial, IndexEntry entry) =>

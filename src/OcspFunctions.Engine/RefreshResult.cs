@@ -20,6 +20,10 @@ public sealed class IssuerRefreshResult
     /// <summary>Responses signed and stored (one per CertID hash algorithm per serial).</summary>
     public int ResponsesSigned { get; set; }
     public int SigningFailures { get; set; }
+    /// <summary>Packs stored this run (each holds the responses of many serials).</summary>
+    public int PacksWritten { get; set; }
+    /// <summary>Retired packs deleted this run.</summary>
+    public int PacksDeleted { get; set; }
     public bool Deterministic { get; set; }
 }
 

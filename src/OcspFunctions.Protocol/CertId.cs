@@ -33,10 +33,14 @@ public sealed class CertId : IEquatable<CertId>
     public void Encode(AsnWriter writer)
     {
         writer.PushSequence();
-        writer.PushSequence();
-        writer.WriteObjectIdentifier(HashAlgorithmOid);
-        writer.WriteNull();
-        writer.PopSequence();
+        if (HashAlgorithm != CertIdHashAlgorithm.Unsupported) writer.WriteEncodedValue(HashAlgorithm.AlgorithmIdentifier());
+        else
+        {
+            writer.PushSequence();
+            writer.WriteObjectIdentifier(HashAlgorithmOid);
+            writer.WriteNull();
+            writer.PopSequence();
+        }
         writer.WriteOctetString(IssuerNameHash);
         writer.WriteOctetString(IssuerKeyHash);
         writer.WriteIntegerUnsigned(SerialNumber.Bytes);

@@ -27,6 +27,22 @@ public static class CertIdHashAlgorithms
         _ => throw new ArgumentOutOfRangeException(nameof(algorithm)),
     };
 
+    /// <summary>The DER AlgorithmIdentifier with NULL parameters (as OpenSSL and Windows write it), encoded once per algorithm.</summary>
+    public static ReadOnlySpan<byte> AlgorithmIdentifier(this CertIdHashAlgorithm algorithm) => EncodedAlgorithmIdentifiers[(int)algorithm];
+
+    private static readonly byte[][] EncodedAlgorithmIdentifiers =
+        [[], .. new[] { CertIdHashAlgorithm.Sha1, CertIdHashAlgorithm.Sha256, CertIdHashAlgorithm.Sha384, CertIdHashAlgorithm.Sha512 }.Select(EncodeAlgorithmIdentifier)];
+
+    private static byte[] EncodeAlgorithmIdentifier(CertIdHashAlgorithm algorithm)
+    {
+        var w = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
+        w.PushSequence();
+        w.WriteObjectIdentifier(algorithm.Oid());
+        w.WriteNull();
+        w.PopSequence();
+        return w.Encode();
+    }
+
     public static CertIdHashAlgorithm FromOid(string oid) => oid switch
     {
         Oids.Sha1 => CertIdHashAlgorithm.Sha1,

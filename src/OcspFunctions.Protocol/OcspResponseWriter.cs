@@ -20,6 +20,9 @@ public sealed class OcspResponseWriter
     private readonly byte[]? _certs;
     private readonly byte[] _extendedRevokeExtensions;
 
+    /// <summary>Writers for ResponseData and the stored form, reused (Reset keeps their buffers): a refresh builds millions.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentBag<AsnWriter> _writers = [];
+
     /// <param name="responderCertificate">The certificate of the key that signs (delegated responder or the CA itself).</param>
     /// <param name="includeCertificate">RFC 9919 §3.2.2: a delegated responder's certificate MUST be in certs; the CA's may be left out.</param>
     public OcspResponseWriter(X509Certificate2 responderCertificate, IOcspSigner signer, bool includeCertificate = true)
@@ -72,20 +75,108 @@ public sealed class OcspResponseWriter
         return Assemble(tbs, signature);
     }
 
+    /// <summary>
+    /// The certs field every BasicOCSPResponse of this writer carries (<c>[0] EXPLICIT SEQUENCE OF Certificate</c>), empty when
+    /// the responder certificate is left out. The stored form keeps it once per pack instead of in every response.
+    /// </summary>
+    public ReadOnlyMemory<byte> CertificatesField => _certs ?? [];
+
+    /// <summary>
+    /// Builds and signs the stored form of a response: the BasicOCSPResponse without its certs field. <see cref="Wrap"/>
+    /// puts the certificates and the OCSPResponse envelope around it when it is served; the signature covers only
+    /// ResponseData, so both forms carry the same signed bytes (RFC 6960 §4.2.1).
+    /// </summary>
+    public async ValueTask<byte[]> WriteStoredFormAsync(IReadOnlyList<SingleResponse> responses, DateTimeOffset producedAt,
+        bool extendedRevoke = false, CancellationToken cancellationToken = default)
+    {
+        byte[] tbs = EncodeResponseData(responses, producedAt, extendedRevoke);
+        byte[] signature = await Signer.SignAsync(tbs, cancellationToken).ConfigureAwait(false);
+        var w = RentWriter();
+        try
+        {
+            w.PushSequence();
+            w.WriteEncodedValue(tbs);
+            w.WriteEncodedValue(Signer.Algorithm.AlgorithmIdentifier);
+            w.WriteBitString(signature);
+            w.PopSequence();
+            return w.Encode();
+        }
+        finally
+        {
+            ReturnWriter(w);
+        }
+    }
+
+    private AsnWriter RentWriter() => _writers.TryTake(out var writer) ? writer : new AsnWriter(AsnEncodingRules.DER, initialCapacity: 512);
+
+    private void ReturnWriter(AsnWriter writer)
+    {
+        writer.Reset();
+        _writers.Add(writer);
+    }
+
+    /// <summary>
+    /// The complete OCSPResponse for a stored form (a BasicOCSPResponse without certs) and the certs field to put back
+    /// (empty for none). A stored form that is not tbsResponseData, signatureAlgorithm, signature is a
+    /// <see cref="MalformedResponseException"/>.
+    /// </summary>
+    public static byte[] Wrap(ReadOnlySpan<byte> storedForm, ReadOnlySpan<byte> certificatesField)
+    {
+        try
+        {
+            AsnDecoder.ReadSequence(storedForm, AsnEncodingRules.DER, out int offset, out int length, out int consumed);
+            if (consumed != storedForm.Length) throw new MalformedResponseException("stored response has trailing data");
+            var content = storedForm.Slice(offset, length);
+            var w = new AsnWriter(AsnEncodingRules.DER, initialCapacity: storedForm.Length + certificatesField.Length + 48);
+            w.PushSequence();                                  // OCSPResponse
+            w.WriteEnumeratedValue(OcspResponseStatus.Successful);
+            w.PushSequence(Ctx0);                              // responseBytes [0] EXPLICIT
+            w.PushSequence();                                  // ResponseBytes
+            w.WriteObjectIdentifier(Oids.OcspBasic);
+            w.PushOctetString();
+            w.PushSequence();                                  // BasicOCSPResponse
+            for (int fields = 0; !content.IsEmpty; fields++)
+            {
+                if (fields == 3) throw new MalformedResponseException("stored response has more than tbsResponseData, signatureAlgorithm, signature");
+                AsnDecoder.ReadEncodedValue(content, AsnEncodingRules.DER, out _, out _, out int fieldLength);
+                w.WriteEncodedValue(content[..fieldLength]);
+                content = content[fieldLength..];
+            }
+            if (!certificatesField.IsEmpty) w.WriteEncodedValue(certificatesField);
+            w.PopSequence();
+            w.PopOctetString();
+            w.PopSequence();
+            w.PopSequence(Ctx0);
+            w.PopSequence();
+            return w.Encode();
+        }
+        catch (Exception e) when (e is AsnContentException or ArgumentException)
+        {
+            throw new MalformedResponseException($"stored response is not DER: {e.Message}", e);
+        }
+    }
+
     /// <summary>The DER of ResponseData — what the signature covers. Version v1 is the DEFAULT and omitted.</summary>
     public byte[] EncodeResponseData(IReadOnlyList<SingleResponse> responses, DateTimeOffset producedAt, bool extendedRevoke = false)
     {
         if (responses.Count == 0) throw new ArgumentException("a response needs at least one SingleResponse");
-        var w = new AsnWriter(AsnEncodingRules.DER, initialCapacity: 256);
-        w.PushSequence();
-        w.WriteEncodedValue(_responderId);
-        WriteTime(w, producedAt);
-        w.PushSequence();
-        foreach (var single in responses) WriteSingleResponse(w, single);
-        w.PopSequence();
-        if (extendedRevoke) w.WriteEncodedValue(_extendedRevokeExtensions);
-        w.PopSequence();
-        return w.Encode();
+        var w = RentWriter();
+        try
+        {
+            w.PushSequence();
+            w.WriteEncodedValue(_responderId);
+            WriteTime(w, producedAt);
+            w.PushSequence();
+            foreach (var single in responses) WriteSingleResponse(w, single);
+            w.PopSequence();
+            if (extendedRevoke) w.WriteEncodedValue(_extendedRevokeExtensions);
+            w.PopSequence();
+            return w.Encode();
+        }
+        finally
+        {
+            ReturnWriter(w);
+        }
     }
 
     /// <summary>Wraps ResponseData and its signature into BasicOCSPResponse, ResponseBytes and OCSPResponse.</summary>

@@ -37,6 +37,23 @@ public sealed class BlobObjectStore : IObjectStore
             BlobConnection.LastModified(response) ?? DateTimeOffset.UnixEpoch);
     }
 
+    public async Task<byte[]?> GetRangeAsync(string name, long offset, int length, CancellationToken cancellationToken)
+    {
+        CheckName(name);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
+        using var message = _connection.CreateMessage(RequestMethod.Get, Container, name);
+        // x-ms-range (Specifying the range header for Blob service operations): both ends inclusive.
+        message.Request.Headers.SetValue("x-ms-range", string.Create(CultureInfo.InvariantCulture, $"bytes={offset}-{offset + length - 1}"));
+        var response = await SendAsync(message, "read", name, cancellationToken).ConfigureAwait(false);
+        if (response.Status == 404) return null;
+        if (response.Status != 206) throw Failure("ranged read", name, response); // 416: the range starts past the end
+        var content = response.Content.ToArray();
+        if (content.Length != length)
+            throw new StoreException($"Blob ranged read '{name}' in container '{Container}': {content.Length} bytes at {offset} instead of {length} (past its end)");
+        return content;
+    }
+
     public async Task PutAsync(string name, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
     {
         using var message = await WriteAsync(() => PutMessage(name, content, null), "write", name, cancellationToken).ConfigureAwait(false);
@@ -198,7 +215,7 @@ public sealed class BlobObjectStore : IObjectStore
         var message = _connection.CreateMessage(RequestMethod.Put, Container, name);
         var request = message.Request;
         request.Headers.SetValue("x-ms-blob-type", "BlockBlob");
-        request.Headers.SetValue("Content-Type", name.StartsWith("responses/", StringComparison.Ordinal) ? "application/ocsp-response" : "application/octet-stream");
+        request.Headers.SetValue("Content-Type", "application/octet-stream");
         if (condition is { IfNoneExists: true }) request.Headers.SetValue("If-None-Match", "*");
         else if (condition?.IfMatch is { } etag) request.Headers.SetValue("If-Match", etag);
         request.Content = RequestContent.Create(content);

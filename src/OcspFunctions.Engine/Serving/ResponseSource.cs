@@ -56,7 +56,7 @@ public sealed class StoreResponseSource : IResponseSource
     private readonly ILogger _logger;
     private readonly IssuerDirectory _issuers;
     private readonly ConcurrentDictionary<string, IssuerState> _states = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, CachedResponse> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<CacheKey, CachedResponse> _cache = new();
     private long _cacheBytes;
 
     public StoreResponseSource(IEnumerable<OcspIssuer> issuers, IObjectStore store, OcspOptions options, TimeProvider time, ILogger logger)
@@ -79,6 +79,8 @@ public sealed class StoreResponseSource : IResponseSource
         public volatile IssuerManifest? Manifest;
         public string? ManifestETag;
         public DateTimeOffset CheckedAt = DateTimeOffset.MinValue;
+        /// <summary>Certificates from pack headers, by pack; started afresh with each index so retired packs drop out.</summary>
+        public volatile ConcurrentDictionary<string, byte[]> PackHeaders = new(StringComparer.Ordinal);
         public readonly SemaphoreSlim Reload = new(1, 1);
     }
 
@@ -91,19 +93,57 @@ public sealed class StoreResponseSource : IResponseSource
         // An empty issuerKeyHash (certutil) still names one issuer: serve that issuer's response for the algorithm.
         if (index is null || !index.Entries.TryGetValue(certId.SerialNumber, out var entry)) return ResponseLookup.Unauthorized;
 
-        string name = StoreLayout.Response(certId.HashAlgorithm, issuer.KeyHash(certId.HashAlgorithm), certId.SerialNumber);
+        var key = new CacheKey(certId.HashAlgorithm, issuer, certId.SerialNumber);
         var now = _time.GetUtcNow();
         // thisUpdate has minute resolution, so compare the whole entry: a revocation within the same minute still shows.
-        if (!_cache.TryGetValue(name, out var cached) || cached.Entry != entry)
+        if (!_cache.TryGetValue(key, out var cached) || cached.Entry != entry)
         {
-            var stored = await _store.GetAsync(name, cancellationToken).ConfigureAwait(false);
-            if (stored is null) return ResponseLookup.Unauthorized; // e.g. a hash algorithm this issuer does not pre-sign
-            cached = Describe(certId, stored.Content, entry);
+            var read = await ReadAsync(state, entry, cancellationToken).ConfigureAwait(false);
+            if (read is null)
+            {
+                // The pack was retired and deleted after a newer index was published: load that index now, once.
+                state.CheckedAt = DateTimeOffset.MinValue;
+                index = await CurrentIndexAsync(state, cancellationToken).ConfigureAwait(false);
+                if (index is null || !index.Entries.TryGetValue(certId.SerialNumber, out entry)) return ResponseLookup.Unauthorized;
+                read = await ReadAsync(state, entry, cancellationToken).ConfigureAwait(false)
+                       ?? throw new StoreException($"pack {entry.Pack} of issuer {issuer.KeyHashHex} is missing although its index refers to it");
+            }
+            StoredResponse? stored;
+            try
+            {
+                stored = ResponsePacks.Select(read.Value.Record, read.Value.Certificates, certId.HashAlgorithm, certId.SerialNumber);
+            }
+            catch (MalformedResponseException e)
+            {
+                throw new StoreException($"stored responses of serial {certId.SerialNumber} in pack {entry.Pack} are unreadable: {e.Message}", e);
+            }
+            if (stored is null) return ResponseLookup.Unauthorized; // a hash algorithm this issuer does not pre-sign
+            cached = Describe(stored, entry);
             if (cached is null) return ResponseLookup.Unauthorized;
-            Remember(name, cached);
+            Remember(key, cached);
         }
         return cached.NextUpdate <= now ? new ResponseLookup(LookupOutcome.Expired, cached) : new ResponseLookup(LookupOutcome.Found, cached);
     }
+
+    /// <summary>A record and its pack's certificates (headers are cached: packs never change); null when the pack is gone.</summary>
+    private async ValueTask<(byte[] Certificates, byte[] Record)?> ReadAsync(IssuerState state, IndexEntry entry, CancellationToken cancellationToken)
+    {
+        var headers = state.PackHeaders;
+        if (!headers.TryGetValue(entry.Pack, out var certificates))
+        {
+            certificates = await ResponsePacks.ReadHeaderAsync(_store, state.Issuer.KeyHashHex, entry.Pack, cancellationToken).ConfigureAwait(false);
+            if (certificates is null) return null;
+            headers[entry.Pack] = certificates;
+        }
+        var record = await ResponsePacks.ReadRecordAsync(_store, state.Issuer.KeyHashHex, entry, cancellationToken).ConfigureAwait(false);
+        return record is null ? null : (certificates, record);
+    }
+
+    /// <summary>A cached response's key: the CertID less the issuer name hash (the issuer is already resolved).</summary>
+    private readonly record struct CacheKey(CertIdHashAlgorithm Algorithm, OcspIssuer Issuer, SerialNumber Serial);
+
+    /// <summary>Bytes a cache entry is counted as: the DER and the bookkeeping around it.</summary>
+    private static long CacheSize(CachedResponse response) => response.Der.Length + 256;
 
     /// <summary>Per-issuer freshness for /health and status: the manifest as last loaded.</summary>
     public async Task<IReadOnlyList<(OcspIssuer Issuer, IssuerManifest? Manifest)>> ManifestsAsync(CancellationToken cancellationToken)
@@ -117,49 +157,39 @@ public sealed class StoreResponseSource : IResponseSource
         return list;
     }
 
-    private CachedResponse? Describe(CertId certId, byte[] der, IndexEntry entry)
+    private CachedResponse? Describe(StoredResponse stored, IndexEntry entry)
     {
-        try
+        if (stored.Single.NextUpdate is not { } nextUpdate) return null;
+        var thisUpdate = stored.Single.ThisUpdate;
+        var due = _timing.RefreshDue(thisUpdate, nextUpdate, RefreshEngine.Spread(stored.Single.CertId.SerialNumber));
+        // The refresh picks a due response up on its next run; allow one schedule interval for it.
+        var replacedBy = due + _options.RefreshInterval;
+        return new CachedResponse
         {
-            var basic = OcspResponse.Decode(der).Basic;
-            var single = basic?.Responses.FirstOrDefault(r => r.CertId.Equals(certId) || r.CertId.SerialNumber == certId.SerialNumber);
-            if (single?.NextUpdate is not { } nextUpdate) return null;
-            var thisUpdate = single.ThisUpdate;
-            var due = _timing.RefreshDue(thisUpdate, nextUpdate, RefreshEngine.Spread(certId.SerialNumber));
-            // The refresh picks a due response up on its next run; allow one schedule interval for it.
-            var replacedBy = due + _options.RefreshInterval;
-            return new CachedResponse
-            {
-                Der = der,
-                ThisUpdate = thisUpdate,
-                NextUpdate = nextUpdate,
-                ETag = "\"" + Convert.ToHexStringLower(SHA256.HashData(der)) + "\"",
-                ReplacedBy = replacedBy < nextUpdate ? replacedBy : nextUpdate,
-                Entry = entry,
-            };
-        }
-        catch (MalformedResponseException e)
-        {
-            _logger.LogError(e, "Stored response {Serial} is unreadable", certId.SerialNumber);
-            return null;
-        }
+            Der = stored.Der,
+            ThisUpdate = thisUpdate,
+            NextUpdate = nextUpdate,
+            ETag = "\"" + Convert.ToHexStringLower(SHA256.HashData(stored.Der)) + "\"",
+            ReplacedBy = replacedBy < nextUpdate ? replacedBy : nextUpdate,
+            Entry = entry,
+        };
     }
 
-    private void Remember(string name, CachedResponse response)
+    private void Remember(CacheKey key, CachedResponse response)
     {
-        long size = response.Der.Length + name.Length * 2 + 200;
+        long size = CacheSize(response);
         if (Interlocked.Add(ref _cacheBytes, size) > _options.CacheBytes)
         {
             // Over the bound: drop about half, in dictionary order (cheap, and fair enough for a cache of equals).
-            foreach (var key in _cache.Keys)
+            foreach (var old in _cache.Keys)
             {
                 if (Interlocked.Read(ref _cacheBytes) <= _options.CacheBytes / 2) break;
-                if (_cache.TryRemove(key, out var old)) Interlocked.Add(ref _cacheBytes, -(old.Der.Length + key.Length * 2 + 200));
+                if (_cache.TryRemove(old, out var dropped)) Interlocked.Add(ref _cacheBytes, -CacheSize(dropped));
             }
         }
-        if (_cache.TryGetValue(name, out var previous) && _cache.TryUpdate(name, response, previous))
-            Interlocked.Add(ref _cacheBytes, -(previous.Der.Length + name.Length * 2 + 200));
-        else if (!_cache.TryAdd(name, response))
+        if (_cache.TryGetValue(key, out var previous) && _cache.TryUpdate(key, response, previous))
+            Interlocked.Add(ref _cacheBytes, -CacheSize(previous));
+        else if (!_cache.TryAdd(key, response))
             Interlocked.Add(ref _cacheBytes, -size);
     }
 
@@ -184,6 +214,7 @@ public sealed class StoreResponseSource : IResponseSource
                     // The refresh writes the index before the manifest, so a new manifest means a complete index.
                     var index = await _store.GetAsync(StoreLayout.Index(id), cancellationToken).ConfigureAwait(false);
                     state.Index = index is null ? new IssuerIndex() : IssuerIndex.Parse(index.Content, StoreLayout.Index(id));
+                    state.PackHeaders = new ConcurrentDictionary<string, byte[]>(StringComparer.Ordinal);
                     state.Manifest = IssuerManifest.Parse(manifest.Content, StoreLayout.Manifest(id));
                     state.ManifestETag = manifest.ETag;
                     _logger.LogInformation("Loaded index of issuer {IssuerId}: {Count} serials", id, state.Index.Entries.Count);

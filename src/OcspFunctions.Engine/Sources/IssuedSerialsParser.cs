@@ -62,17 +62,18 @@ public static partial class IssuedSerialsParser
         for (string? line; (line = reader.ReadLine()) is not null;)
         {
             lineNumber++;
+            // Spans, not substrings: a million lines would make four million strings.
             int hash = line.IndexOf('#');
-            var content = (hash >= 0 ? line[..hash] : line).Trim();
+            var content = (hash >= 0 ? line.AsSpan(0, hash) : line.AsSpan()).Trim();
             if (content.Length == 0) continue;
 
-            int separator = content.IndexOfAny([',', '\t']);
+            int separator = content.IndexOfAny(',', '\t');
             var serialText = (separator >= 0 ? content[..separator] : content).Trim();
             if (!SerialNumber.TryParseHex(serialText, out var serial))
                 throw SourceSupport.LineError(sourceName, lineNumber, $"'{serialText}' is not a hexadecimal serial number");
 
             DateTimeOffset? expiry = null;
-            var expiryText = separator >= 0 ? content[(separator + 1)..].Trim() : "";
+            var expiryText = separator >= 0 ? content[(separator + 1)..].Trim() : [];
             if (expiryText.Length > 0)
             {
                 if (!SourceSupport.TryParseIso8601(expiryText, out var parsed))

@@ -56,9 +56,13 @@ internal static partial class SourceSupport
     /// ISO 8601 date or date-time: <c>2027-01-31</c>, <c>2027-01-31T00:00:00Z</c>, <c>2027-01-31T02:00:00+02:00</c>;
     /// no offset means UTC. Returned in UTC.
     /// </summary>
-    public static bool TryParseIso8601(string text, out DateTimeOffset value)
+    public static bool TryParseIso8601(ReadOnlySpan<char> text, out DateTimeOffset value)
     {
         value = default;
+        // The common form first (a million-line list spends most of its parse time here otherwise).
+        if (text.Length == 20 && text[^1] == 'Z')
+            return DateTimeOffset.TryParseExact(text, "yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture,
+                DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out value);
         if (!Iso8601().IsMatch(text)) return false;
         if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed)) return false;
         value = parsed.ToUniversalTime();

@@ -25,6 +25,12 @@ public interface IObjectStore
 {
     Task<StoredObject?> GetAsync(string name, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// <paramref name="length"/> bytes of the object from <paramref name="offset"/> (a response inside a pack), or null when
+    /// the object does not exist. A range past the object's end is a <see cref="StoreException"/>.
+    /// </summary>
+    Task<byte[]?> GetRangeAsync(string name, long offset, int length, CancellationToken cancellationToken);
+
     /// <summary>Replaces the object atomically.</summary>
     Task PutAsync(string name, ReadOnlyMemory<byte> content, CancellationToken cancellationToken);
 

@@ -4,8 +4,13 @@ using OcspFunctions.Protocol;
 
 namespace OcspFunctions.Engine.Store;
 
-/// <summary>What the store holds for one serial: the status signed and the response times (Unix seconds).</summary>
-public readonly record struct IndexEntry(CertStatusKind Status, long RevocationTime, RevocationReason? Reason, long ThisUpdate, long NextUpdate)
+/// <summary>
+/// What the store holds for one serial: the status signed, the response times (Unix seconds), and where its responses
+/// are: <paramref name="Length"/> bytes at <paramref name="Offset"/> of pack <paramref name="Pack"/>, one DER OCSPResponse per
+/// pre-signed CertID hash algorithm.
+/// </summary>
+public readonly record struct IndexEntry(CertStatusKind Status, long RevocationTime, RevocationReason? Reason, long ThisUpdate, long NextUpdate,
+    string Pack, long Offset, int Length)
 {
     public CertStatus ToCertStatus() => Status switch
     {
@@ -19,9 +24,11 @@ public readonly record struct IndexEntry(CertStatusKind Status, long RevocationT
 }
 
 /// <summary>
-/// The per-issuer serial index: every serial that has pre-signed responses, with status and times. A server loads
-/// it to answer misses from memory; the refresh diffs against it. Stored as tab-separated text:
-/// <c>serial  G|R|U  revocationTime  reason  thisUpdate  nextUpdate</c> (times in Unix seconds, '-' for none).
+/// The per-issuer serial index: every serial that has pre-signed responses, with status, times and location. A server
+/// loads it to answer misses from memory and to find a response with one ranged read; the refresh diffs against it.
+/// Stored as tab-separated text: first the packs, <c>!pack  number  name</c>, then one line per serial,
+/// <c>serial  G|R|U  revocationTime  reason  thisUpdate  nextUpdate  pack number  offset  length</c>
+/// (times in Unix seconds, '-' for none).
 /// </summary>
 public sealed class IssuerIndex
 {
@@ -29,23 +36,46 @@ public sealed class IssuerIndex
 
     public IssuerIndex(Dictionary<SerialNumber, IndexEntry>? entries = null) => Entries = entries ?? [];
 
-    private static ReadOnlySpan<byte> Header => "# serial\tstatus\trevocationTime\treason\tthisUpdate\tnextUpdate\n"u8;
+    private static ReadOnlySpan<byte> Header => "# serial\tstatus\trevocationTime\treason\tthisUpdate\tnextUpdate\tpack\toffset\tlength\n"u8;
 
-    /// <summary>The text form, written straight into one exactly sized byte array (a million entries make ~80 MB).</summary>
+    private static ReadOnlySpan<byte> PackLine => "!pack\t"u8;
+
+    /// <summary>The packs the entries refer to.</summary>
+    public IEnumerable<string> Packs() => Entries.Values.Select(e => e.Pack).Distinct(StringComparer.Ordinal);
+
+    /// <summary>The text form, written straight into one exactly sized byte array (a million entries make ~100 MB).</summary>
     public byte[] Serialize()
     {
+        var packs = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var e in Entries.Values)
+        {
+            if (string.IsNullOrEmpty(e.Pack) || e.Pack.AsSpan().IndexOfAny('\t', '\n') >= 0) throw new InvalidOperationException($"bad pack name '{e.Pack}'");
+            packs.TryAdd(e.Pack, packs.Count);
+        }
+        (string Name, int Number) last = ("", -1);
         long length = Header.Length;
+        foreach (var (name, number) in packs) length += PackLine.Length + Digits(number) + 1 + Encoding.UTF8.GetByteCount(name) + 1;
         foreach (var (serial, e) in Entries)
         {
-            length += serial.Bytes.Length * 2 + 6 // hex, status, five separators and the newline
+            length += serial.Bytes.Length * 2 + 9 // hex, status, eight separators and the newline
                       + (e.Status == CertStatusKind.Revoked ? Digits(e.RevocationTime) : 1)
                       + (e.Reason is { } r ? Digits((int)r) : 1)
-                      + Digits(e.ThisUpdate) + Digits(e.NextUpdate) + 1;
+                      + Digits(e.ThisUpdate) + Digits(e.NextUpdate) + 1
+                      + Digits(PackNumber(packs, e.Pack, ref last)) + Digits(e.Offset) + Digits(e.Length);
         }
         var result = new byte[length];
         var span = result.AsSpan();
         Header.CopyTo(span);
         int pos = Header.Length;
+        foreach (var (name, number) in packs)
+        {
+            PackLine.CopyTo(span[pos..]);
+            pos += PackLine.Length;
+            WriteNumber(span, ref pos, number);
+            span[pos++] = (byte)'\t';
+            pos += Encoding.UTF8.GetBytes(name, span[pos..]);
+            span[pos++] = (byte)'\n';
+        }
         foreach (var (serial, e) in Entries)
         {
             foreach (byte b in serial.Bytes)
@@ -65,10 +95,23 @@ public sealed class IssuerIndex
             WriteNumber(span, ref pos, e.ThisUpdate);
             span[pos++] = (byte)'\t';
             WriteNumber(span, ref pos, e.NextUpdate);
+            span[pos++] = (byte)'\t';
+            WriteNumber(span, ref pos, PackNumber(packs, e.Pack, ref last));
+            span[pos++] = (byte)'\t';
+            WriteNumber(span, ref pos, e.Offset);
+            span[pos++] = (byte)'\t';
+            WriteNumber(span, ref pos, e.Length);
             span[pos++] = (byte)'\n';
         }
         if (pos != result.Length) throw new InvalidOperationException("index length miscounted");
         return result;
+    }
+
+    /// <summary>A pack's number; entries of one pack share one string and mostly come in runs, so the last one is checked first.</summary>
+    private static int PackNumber(Dictionary<string, int> packs, string pack, ref (string Name, int Number) last)
+    {
+        if (!ReferenceEquals(pack, last.Name)) last = (pack, packs[pack]);
+        return last.Number;
     }
 
     private static ReadOnlySpan<byte> HexUpper => "0123456789ABCDEF"u8;
@@ -95,6 +138,7 @@ public sealed class IssuerIndex
     public static IssuerIndex Parse(ReadOnlySpan<byte> content, string source)
     {
         var entries = new Dictionary<SerialNumber, IndexEntry>();
+        var packs = new Dictionary<long, string>();
         int lineNumber = 0;
         foreach (var range in content.Split((byte)'\n'))
         {
@@ -102,12 +146,25 @@ public sealed class IssuerIndex
             var line = content[range];
             if (line.IsEmpty || line[0] == (byte)'#') continue;
             var rest = line;
+            if (line.StartsWith(PackLine))
+            {
+                rest = line[PackLine.Length..];
+                long number = ParseLong(NextField(ref rest, source, lineNumber), source, lineNumber);
+                if (number < 0 || rest.IsEmpty || !packs.TryAdd(number, Encoding.UTF8.GetString(rest)))
+                    throw new StoreException($"{source} line {lineNumber}: bad pack line");
+                continue;
+            }
             var serialField = NextField(ref rest, source, lineNumber);
             var statusField = NextField(ref rest, source, lineNumber);
             long revocation = ParseLong(NextField(ref rest, source, lineNumber), source, lineNumber);
             long reason = ParseLong(NextField(ref rest, source, lineNumber), source, lineNumber);
             long thisUpdate = ParseLong(NextField(ref rest, source, lineNumber), source, lineNumber);
-            long nextUpdate = ParseLong(rest, source, lineNumber);
+            long nextUpdate = ParseLong(NextField(ref rest, source, lineNumber), source, lineNumber);
+            long packNumber = ParseLong(NextField(ref rest, source, lineNumber), source, lineNumber);
+            long offset = ParseLong(NextField(ref rest, source, lineNumber), source, lineNumber);
+            long length = ParseLong(rest, source, lineNumber);
+            if (!packs.TryGetValue(packNumber, out var pack)) throw new StoreException($"{source} line {lineNumber}: pack {packNumber} is not declared");
+            if (offset < 0 || length <= 0 || length > int.MaxValue) throw new StoreException($"{source} line {lineNumber}: bad response range");
             if (!TryParseSerial(serialField, out var serial))
                 throw new StoreException($"{source} line {lineNumber}: bad serial");
             var status = statusField switch
@@ -117,7 +174,8 @@ public sealed class IssuerIndex
                 [(byte)'U'] => CertStatusKind.Unknown,
                 _ => throw new StoreException($"{source} line {lineNumber}: bad status"),
             };
-            entries[serial] = new IndexEntry(status, revocation, reason < 0 ? null : (RevocationReason)reason, thisUpdate, nextUpdate);
+            entries[serial] = new IndexEntry(status, revocation, reason < 0 ? null : (RevocationReason)reason, thisUpdate, nextUpdate,
+                pack, offset, (int)length);
         }
         return new IssuerIndex(entries);
     }
@@ -136,7 +194,7 @@ public sealed class IssuerIndex
     private static ReadOnlySpan<byte> NextField(ref ReadOnlySpan<byte> rest, string source, int line)
     {
         int tab = rest.IndexOf((byte)'\t');
-        if (tab < 0) throw new StoreException($"{source} line {line}: expected 6 tab-separated fields");
+        if (tab < 0) throw new StoreException($"{source} line {line}: expected 9 tab-separated fields");
         var field = rest[..tab];
         rest = rest[(tab + 1)..];
         return field;

@@ -30,6 +30,12 @@ public sealed class IssuerManifest
     public DateTimeOffset? NextRefreshDue { get; set; }
     public DateTimeOffset? ResponderNotAfter { get; set; }
 
+    /// <summary>Packs the index refers to.</summary>
+    public int Packs { get; set; }
+
+    /// <summary>Packs nothing refers to any more, with when that was noticed; deleted after the refresh's pack retention.</summary>
+    public Dictionary<string, DateTimeOffset> RetiredPacks { get; set; } = [];
+
     /// <summary>What the stored responses were signed with; a change re-signs everything.</summary>
     public string? SigningFingerprint { get; set; }
 

@@ -20,7 +20,9 @@ public static class Inspector
         catch (MalformedRequestException e) { errors.Add("request: " + e.Message); }
         try { return DescribeCrl(CertificateRevocationList.Decode(der), maxEntries); }
         catch (CrlException e) { errors.Add("CRL: " + e.Message); }
-        throw new InvalidDataException("not an OCSP request, OCSP response or CRL (" + string.Join("; ", errors) + ")");
+        try { return DescribePack(der, maxEntries); }
+        catch (MalformedResponseException e) { errors.Add("response pack: " + e.Message); }
+        throw new InvalidDataException("not an OCSP request, OCSP response, CRL or response pack (" + string.Join("; ", errors) + ")");
     }
 
     private static byte[]? Unpem(byte[] file)
@@ -64,6 +66,20 @@ public static class Inspector
                           (signer ? $", signature {(basic.VerifySignature(cert) ? "verifies" : "DOES NOT verify")}" : ""));
         }
         return sb.ToString();
+    }
+
+    /// <summary>A store pack (issuers/{id}/packs/…): each response as served, the first <paramref name="maxEntries"/> in full.</summary>
+    public static string DescribePack(byte[] pack, int maxEntries)
+    {
+        var sb = new StringBuilder();
+        int count = 0;
+        foreach (var (offset, der) in OcspFunctions.Engine.Store.ResponsePacks.Enumerate(pack))
+        {
+            if (count++ >= maxEntries) continue;
+            sb.Append($"at offset {offset}: ").Append(DescribeResponse(OcspResponse.Decode(der)));
+        }
+        if (count > maxEntries) sb.AppendLine($"… and {count - maxEntries} more");
+        return $"response pack: {count} responses\n" + sb;
     }
 
     public static string DescribeCrl(CertificateRevocationList crl, int maxEntries)

@@ -40,7 +40,7 @@ public static class RefreshCommand
         {
             output.WriteLine($"{i.Name}: {(i.Succeeded ? "ok" : "FAILED")}  good {i.Good:N0}  revoked {i.Revoked:N0}  " +
                              $"signed {i.ResponsesSigned:N0} responses ({i.Changed:N0} changed, {i.Refreshed:N0} refreshed)  " +
-                             $"skipped {i.Unchanged:N0}  removed {i.Removed:N0}  errors {i.Errors.Count}" +
+                             $"skipped {i.Unchanged:N0}  removed {i.Removed:N0}  packs +{i.PacksWritten}/-{i.PacksDeleted}  errors {i.Errors.Count}" +
                              (i.Deterministic ? "" : "  [no issued-serials list: not deterministic]"));
             foreach (var w in i.Warnings) output.WriteLine($"  warning: {w}");
             foreach (var e in i.Errors) output.WriteLine($"  error: {e}");

@@ -19,19 +19,19 @@ public static class StapleCommand
             if (!ResponderCertificateCheck.IsSignedBy(leaf, ca)) continue;
             var serial = SerialNumber.FromIntegerContents(leaf.SerialNumberBytes.Span);
             var issuer = new OcspIssuer(ca);
-            var stored = await store.GetAsync(StoreLayout.Response(CertIdHashAlgorithm.Sha1, issuer.KeyHash(CertIdHashAlgorithm.Sha1), serial), cancellationToken);
-            if (stored is null)
+            var found = await ResponsePacks.FindAsync(store, issuer.KeyHashHex, serial, CertIdHashAlgorithm.Sha1, cancellationToken);
+            if (found is not { Response: var stored })
             {
-                error.WriteLine($"staple: no pre-signed response for serial {serial} of '{ca.Subject}' (not issued, or not refreshed yet)");
+                error.WriteLine($"staple: no pre-signed SHA-1 response for serial {serial} of '{ca.Subject}' (not issued, or not refreshed yet)");
                 return 1;
             }
-            var single = OcspResponse.Decode(stored.Content).Basic!.Responses[0];
+            var single = stored.Single;
             if (single.NextUpdate is { } next && next <= DateTimeOffset.UtcNow)
             {
                 error.WriteLine($"staple: the stored response expired at {next:u}; run refresh");
                 return 1;
             }
-            await File.WriteAllBytesAsync(outputPath, stored.Content, cancellationToken);
+            await File.WriteAllBytesAsync(outputPath, stored.Der, cancellationToken);
             output.WriteLine($"wrote {outputPath}: serial {serial} {single.Status}, next update {single.NextUpdate:u}");
             return 0;
         }

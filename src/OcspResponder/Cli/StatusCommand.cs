@@ -45,6 +45,7 @@ public static class StatusCommand
             output.WriteLine($"  CA: {m.CaSubject}");
             output.WriteLine($"  good {m.Good:N0}, revoked {m.Revoked:N0}" +
                              (m.Deterministic ? $", issued serials {m.IssuedSerialCount:N0}" : "; no issued-serials list: only revoked serials are answered (not deterministic)"));
+            output.WriteLine($"  packs: {m.Packs:N0} in use, {m.RetiredPacks.Count:N0} retired (deleted an hour after retirement)");
             output.WriteLine($"  oldest nextUpdate: {Time(m.OldestNextUpdate)}");
             output.WriteLine($"  next refresh due: {Time(m.NextRefreshDue)}");
             output.WriteLine($"  responder certificate expires: {Time(m.ResponderNotAfter)}");

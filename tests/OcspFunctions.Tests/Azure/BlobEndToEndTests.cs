@@ -71,9 +71,21 @@ public sealed class BlobEndToEndTests(TestPki pki, AzuriteFixture azurite) : ICl
         Assert.True(result.Deterministic);
         Assert.Equal(serials.Count, result.Changed);
         var issuer = new OcspIssuer(ca.Source.Certificate);
-        Assert.Equal(serials.Count * 2, await store.ListAsync("responses/", None).CountAsync());
         Assert.NotNull(await store.GetAsync(StoreLayout.Manifest(issuer.KeyHashHex), None));
-        Assert.NotNull(await store.GetAsync(StoreLayout.Index(issuer.KeyHashHex), None));
+        // Every issued serial is in the index, whose packs are all stored as blobs, and a response is found through it.
+        var index = IssuerIndex.Parse((await store.GetAsync(StoreLayout.Index(issuer.KeyHashHex), None))!.Content, "index");
+        Assert.Equal(serials.Select(SerialNumber.ParseHex).Order(), index.Entries.Keys.Order());
+        var packs = await store.ListAsync(StoreLayout.Packs(issuer.KeyHashHex), None).ToListAsync();
+        Assert.NotEmpty(packs);
+        Assert.Equal(index.Packs().Select(p => StoreLayout.Pack(issuer.KeyHashHex, p)).Order(StringComparer.Ordinal), packs.Order(StringComparer.Ordinal));
+        Assert.Equal(packs.Count, result.PacksWritten);
+        foreach (var leaf in ca.Source.Leaves)
+        {
+            var found = await ResponsePacks.FindAsync(store, issuer.KeyHashHex, SerialNumber.ParseHex(leaf.SerialHex), CertIdHashAlgorithm.Sha256, None);
+            Assert.NotNull(found);
+            Assert.Equal(CertIdHashAlgorithm.Sha256, found.Value.Response.Single.CertId.HashAlgorithm);
+            Assert.Equal(leaf.IsRevoked ? CertStatusKind.Revoked : CertStatusKind.Good, found.Value.Response.Single.Status.Kind);
+        }
 
         // Nothing changed on the CA side: nothing is signed again.
         var idle = Assert.Single((await Engine().RunAsync(None)).Issuers);

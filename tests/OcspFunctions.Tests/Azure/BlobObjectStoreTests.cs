@@ -85,9 +85,10 @@ public sealed class BlobObjectStoreTests(AzuriteFixture azurite) : IClassFixture
     {
         var handler = new RecordingHandler();
         var store = azurite.Store("headers", azurite.Options(handler));
-        await store.PutAsync("responses/sha1/AA/01", new byte[] { 0x30, 0x03, 0x0A, 0x01, 0x00 }, None);
+        await store.PutAsync("issuers/AA/packs/p1", new byte[] { 0x30, 0x03, 0x0A, 0x01, 0x00 }, None);
         await store.PutAsync("issuers/AA/index.tsv", "x\n"u8.ToArray(), None);
-        Assert.NotNull(await store.GetAsync("responses/sha1/AA/01", None));
+        Assert.NotNull(await store.GetAsync("issuers/AA/packs/p1", None));
+        Assert.Equal(new byte[] { 0x0A, 0x01 }, await store.GetRangeAsync("issuers/AA/packs/p1", 2, 2, None));
 
         var tries = handler.Tries.ToList();
         Assert.All(tries, t =>
@@ -99,8 +100,13 @@ public sealed class BlobObjectStoreTests(AzuriteFixture azurite) : IClassFixture
         // The first write found no container: it was created (PUT ?restype=container) and the write sent again.
         Assert.Contains(tries, t => t.Method == HttpMethod.Put && t.Uri.Query == "?restype=container" && t.Status == HttpStatusCode.Created);
         var puts = tries.Where(t => t.Method == HttpMethod.Put && t.Status == HttpStatusCode.Created && t.Uri.Query.Length == 0).ToList();
-        Assert.Equal("application/ocsp-response", puts.Single(t => t.Uri.AbsolutePath.EndsWith("/01", StringComparison.Ordinal)).Headers["Content-Type"]);
+        // Packs are many responses back to back, not one application/ocsp-response.
+        Assert.Equal("application/octet-stream", puts.Single(t => t.Uri.AbsolutePath.EndsWith("/p1", StringComparison.Ordinal)).Headers["Content-Type"]);
         Assert.Equal("application/octet-stream", puts.Single(t => t.Uri.AbsolutePath.EndsWith("index.tsv", StringComparison.Ordinal)).Headers["Content-Type"]);
+        // A ranged read names both ends, inclusive.
+        var ranged = Assert.Single(tries, t => t.Headers.ContainsKey("x-ms-range"));
+        Assert.Equal("bytes=2-3", ranged.Headers["x-ms-range"]);
+        Assert.Equal(HttpStatusCode.PartialContent, ranged.Status);
         Assert.All(puts, t => Assert.Equal("BlockBlob", t.Headers["x-ms-blob-type"]));
     }
 
@@ -110,6 +116,7 @@ public sealed class BlobObjectStoreTests(AzuriteFixture azurite) : IClassFixture
         var handler = new RecordingHandler();
         var store = azurite.Store("absent", azurite.Options(handler));
         Assert.Null(await store.GetAsync("a", None));
+        Assert.Null(await store.GetRangeAsync("a", 0, 1, None));
         Assert.Empty(await store.ListAsync("", None).ToListAsync());
         Assert.False(await store.DeleteAsync("a", None));
         Assert.DoesNotContain(handler.Tries, t => t.Uri.Query.Contains("restype=container", StringComparison.Ordinal) && t.Method == HttpMethod.Put);

@@ -6,8 +6,8 @@ namespace OcspFunctions.Tests.Azure;
 
 /// <summary>
 /// The <see cref="IObjectStore"/> contract, run against both implementations (a directory and Blob storage on
-/// Azurite) so they behave the same: absent objects, replacement, create-only and If-Match writes, deletes,
-/// prefix listing and the exclusive lease.
+/// Azurite) so they behave the same: absent objects, replacement, ranged reads, create-only and If-Match writes,
+/// deletes, prefix listing and the exclusive lease.
 /// </summary>
 public abstract class ObjectStoreContract
 {
@@ -35,8 +35,45 @@ public abstract class ObjectStoreContract
         Assert.Equal("two, longer", Encoding.UTF8.GetString(again!.Content));
         Assert.NotEqual(read.ETag, again.ETag);
 
-        await store.PutAsync("responses/sha1/AB/01", Array.Empty<byte>(), None);
-        Assert.Empty((await store.GetAsync("responses/sha1/AB/01", None))!.Content);
+        await store.PutAsync("issuers/a/packs/empty", Array.Empty<byte>(), None);
+        Assert.Empty((await store.GetAsync("issuers/a/packs/empty", None))!.Content);
+    }
+
+    [Fact]
+    public async Task Ranged_reads_return_exactly_the_bytes_asked_for()
+    {
+        var store = NewStore();
+        var content = Enumerable.Range(0, 1000).Select(i => (byte)(i * 7)).ToArray();
+        await store.PutAsync("issuers/a/packs/p1", content, None);
+        Assert.Equal(content[100..133], await store.GetRangeAsync("issuers/a/packs/p1", 100, 33, None));
+        Assert.Equal(content[..1], await store.GetRangeAsync("issuers/a/packs/p1", 0, 1, None));
+        Assert.Equal(content[^1..], await store.GetRangeAsync("issuers/a/packs/p1", 999, 1, None));
+        Assert.Equal(content, await store.GetRangeAsync("issuers/a/packs/p1", 0, content.Length, None));
+    }
+
+    [Fact]
+    public async Task A_ranged_read_of_an_absent_object_is_null()
+    {
+        var store = NewStore();
+        Assert.Null(await store.GetRangeAsync("issuers/a/packs/none", 0, 10, None)); // nothing stored yet at all
+        await store.PutAsync("issuers/a/packs/p1", Bytes("0123456789"), None);
+        Assert.Null(await store.GetRangeAsync("issuers/a/packs/p2", 0, 10, None));
+        Assert.Null(await store.GetRangeAsync("issuers/b/packs/p1", 0, 10, None));
+        Assert.True(await store.DeleteAsync("issuers/a/packs/p1", None));
+        Assert.Null(await store.GetRangeAsync("issuers/a/packs/p1", 0, 10, None));
+    }
+
+    [Theory]
+    [InlineData(5, 6)]   // ends one byte past the end
+    [InlineData(0, 11)]  // longer than the object
+    [InlineData(10, 1)]  // starts at the end
+    [InlineData(50, 5)]  // starts well past the end
+    public async Task A_ranged_read_past_the_end_is_a_store_exception(long offset, int length)
+    {
+        var store = NewStore();
+        await store.PutAsync("issuers/a/packs/p1", Bytes("0123456789"), None);
+        await Assert.ThrowsAsync<StoreException>(() => store.GetRangeAsync("issuers/a/packs/p1", offset, length, None));
+        Assert.Equal(Bytes("56789"), await store.GetRangeAsync("issuers/a/packs/p1", 5, 5, None));
     }
 
     [Fact]
@@ -120,6 +157,7 @@ public abstract class ObjectStoreContract
         var store = NewStore();
         await Assert.ThrowsAsync<ArgumentException>(() => store.GetAsync(name, None));
         await Assert.ThrowsAsync<ArgumentException>(() => store.PutAsync(name, Bytes("x"), None));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.GetRangeAsync(name, 0, 1, None));
     }
 }
 

@@ -8,6 +8,7 @@ using OcspFunctions.Engine.Sources;
 using OcspFunctions.Engine.Store;
 using OcspFunctions.Protocol;
 using OcspFunctions.Protocol.Signing;
+using OcspFunctions.Tests.Engine;
 using OcspFunctions.Tests.Pki;
 
 namespace OcspFunctions.Tests.KeyVault;
@@ -43,8 +44,8 @@ public sealed class KeyVaultEngineTests(TestPki pki) : IAsyncLifetime
             return Assert.Single(report.Issuers);
         }
 
-        public string ResponsePath(string serialHex, CertIdHashAlgorithm algorithm = CertIdHashAlgorithm.Sha1) =>
-            Path.Combine(StoreDir, StoreLayout.Response(algorithm, Issuer.KeyHash(algorithm), SerialNumber.ParseHex(serialHex)));
+        public Task<StoredResponse?> FindAsync(string serialHex, CertIdHashAlgorithm algorithm = CertIdHashAlgorithm.Sha1) =>
+            StoredResponses.FindAsync(new FileSystemObjectStore(StoreDir), Issuer, serialHex, algorithm);
     }
 
     private KeyVaultSignerFactory KeyVaultFactory() => new(_credential, _vault.SignerOptions(new KeyVaultSignerOptions
@@ -92,12 +93,11 @@ public sealed class KeyVaultEngineTests(TestPki pki) : IAsyncLifetime
         return ec;
     }
 
-    private static void AssertAllVerifyWithOpenSsl(Setup s, SignatureAlgorithm algorithm)
+    private static async Task AssertAllVerifyWithOpenSslAsync(Setup s, SignatureAlgorithm algorithm)
     {
         foreach (var leaf in s.Ca.Source.Leaves)
         {
-            string path = s.ResponsePath(leaf.SerialHex);
-            Assert.True(File.Exists(path), $"{leaf}: no response");
+            string path = await StoredResponses.FileAsync(new FileSystemObjectStore(s.StoreDir), s.Issuer, leaf.SerialHex, s.Ca.Directory);
             var basic = OcspResponse.Decode(File.ReadAllBytes(path)).Basic!;
             Assert.Equal(algorithm.AlgorithmIdentifier, basic.SignatureAlgorithm);
             var result = OpenSsl.Run(s.Ca.Directory, ["ocsp", "-respin", path, "-issuer", s.Ca.CaCertPath, "-CAfile", s.Ca.CaCertPath,
@@ -118,7 +118,7 @@ public sealed class KeyVaultEngineTests(TestPki pki) : IAsyncLifetime
         var result = await s.RunAsync();
         Assert.True(result.Succeeded, string.Join("; ", result.Errors));
         Assert.Equal((s.Ca.Source.Leaves.Count + 1) * 2, result.ResponsesSigned);
-        AssertAllVerifyWithOpenSsl(s, SignatureAlgorithm.FromName(algorithm));
+        await AssertAllVerifyWithOpenSslAsync(s, SignatureAlgorithm.FromName(algorithm));
         // The challenge came first, then every call carried the token for the challenge's scope.
         Assert.Null(_vault.Requests.First().Authorization);
         Assert.All(_vault.Requests.Skip(1), r => Assert.Equal("Bearer " + KeyVaultStandIn.AccessToken, r.Authorization));
@@ -151,7 +151,7 @@ public sealed class KeyVaultEngineTests(TestPki pki) : IAsyncLifetime
 
         var result = await s.RunAsync();
         Assert.True(result.Succeeded, string.Join("; ", result.Errors));
-        AssertAllVerifyWithOpenSsl(s, SignatureAlgorithm.ES384);
+        await AssertAllVerifyWithOpenSslAsync(s, SignatureAlgorithm.ES384);
     }
 
     [Fact]
@@ -171,16 +171,19 @@ public sealed class KeyVaultEngineTests(TestPki pki) : IAsyncLifetime
         Assert.Contains(first.Errors, e => e.Contains("failed after 4 attempts: HTTP 500", StringComparison.Ordinal));
         int serials = s.Ca.Source.Leaves.Count + 1;
         Assert.Equal((serials - 1) * 2, first.ResponsesSigned);
-        var missing = s.Ca.Source.Leaves.Where(l => !File.Exists(s.ResponsePath(l.SerialHex))).ToList();
+        var missing = new List<TestLeaf>();
+        foreach (var leaf in s.Ca.Source.Leaves)
+            if (await s.FindAsync(leaf.SerialHex) is null) missing.Add(leaf);
         Assert.True(missing.Count <= 1); // the failed serial may be the responder certificate's own
-        foreach (var leaf in missing) Assert.False(File.Exists(s.ResponsePath(leaf.SerialHex, CertIdHashAlgorithm.Sha256)));
+        foreach (var leaf in missing) Assert.Null(await s.FindAsync(leaf.SerialHex, CertIdHashAlgorithm.Sha256));
+        Assert.Equal(serials - 1, IssuerIndex.Parse(File.ReadAllBytes(Path.Combine(s.StoreDir, StoreLayout.Index(s.Issuer.KeyHashHex))), "index").Entries.Count);
 
         _vault.FailDigest = null;
         var second = await s.RunAsync();
         Assert.True(second.Succeeded, string.Join("; ", second.Errors));
         Assert.Equal(1, second.Changed);
         Assert.Equal(2, second.ResponsesSigned);
-        AssertAllVerifyWithOpenSsl(s, SignatureAlgorithm.RS256);
+        await AssertAllVerifyWithOpenSslAsync(s, SignatureAlgorithm.RS256);
     }
 
     [Fact]
@@ -192,7 +195,10 @@ public sealed class KeyVaultEngineTests(TestPki pki) : IAsyncLifetime
         Assert.False(result.Succeeded);
         Assert.Contains(result.Errors, e => e.Contains("the responder key does not match the responder certificate", StringComparison.Ordinal));
         Assert.Equal(0, result.ResponsesSigned);
-        Assert.False(Directory.Exists(Path.Combine(s.StoreDir, "responses")));
+        // Nothing published: no index, no packs (the manifest records the error).
+        Assert.False(File.Exists(Path.Combine(s.StoreDir, StoreLayout.Index(s.Issuer.KeyHashHex))));
+        Assert.False(Directory.Exists(Path.Combine(s.StoreDir, StoreLayout.Packs(s.Issuer.KeyHashHex))));
+        Assert.True(File.Exists(Path.Combine(s.StoreDir, StoreLayout.Manifest(s.Issuer.KeyHashHex))));
         Assert.Equal(0, _vault.SignRequests);
     }
 
@@ -216,7 +222,7 @@ public sealed class KeyVaultEngineTests(TestPki pki) : IAsyncLifetime
         Assert.Equal((pki.EcCa.Leaves.Count + 1) * 2, report.Issuers[0].ResponsesSigned);
         Assert.Equal((pki.RsaCa.Leaves.Count + 1) * 2, report.Issuers[1].ResponsesSigned);
         Assert.Equal((pki.EcCa.Leaves.Count + 1) * 2, _vault.Signed); // only the vault issuer went to the vault
-        AssertAllVerifyWithOpenSsl(vaultIssuer, SignatureAlgorithm.ES256);
+        await AssertAllVerifyWithOpenSslAsync(vaultIssuer, SignatureAlgorithm.ES256);
     }
 
     [Fact]

@@ -1,7 +1,9 @@
+using System.Formats.Asn1;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging.Abstractions;
 using OcspFunctions.Adapters.FileSystem;
 using OcspFunctions.Engine;
+using OcspFunctions.Engine.Serving;
 using OcspFunctions.Engine.Sources;
 using OcspFunctions.Engine.Store;
 using OcspFunctions.Protocol;
@@ -31,12 +33,44 @@ public sealed class RefreshEngineTests(TestPki pki)
             new CompositeSourceReader([new FileSourceReader()]), new LocalKeySignerFactory(),
             now is { } t ? new FixedTime(t) : TimeProvider.System, NullLogger<RefreshEngine>.Instance);
 
-        public string ResponsePath(string serialHex, CertIdHashAlgorithm algorithm = CertIdHashAlgorithm.Sha1) =>
-            Path.Combine(StoreDir, StoreLayout.Response(algorithm, Issuer.KeyHash(algorithm), SerialNumber.ParseHex(serialHex)));
+        public string IssuerId => Issuer.KeyHashHex;
 
-        /// <summary>Every stored response file's bytes, by relative path.</summary>
-        public Dictionary<string, byte[]> Snapshot() => Directory.GetFiles(Path.Combine(StoreDir, "responses"), "*", SearchOption.AllDirectories)
-            .ToDictionary(f => Path.GetRelativePath(StoreDir, f), File.ReadAllBytes);
+        public Task<StoredResponse?> FindAsync(string serialHex, CertIdHashAlgorithm algorithm = CertIdHashAlgorithm.Sha1) =>
+            StoredResponses.FindAsync(Store, Issuer, serialHex, algorithm);
+
+        /// <summary>The stored response as a file for <c>openssl ocsp -respin</c>; fails the test when there is none.</summary>
+        public Task<string> ResponseFileAsync(string serialHex, CertIdHashAlgorithm algorithm = CertIdHashAlgorithm.Sha1) =>
+            StoredResponses.FileAsync(Store, Issuer, serialHex, Ca.Directory, algorithm);
+
+        public IssuerIndex Index() => IssuerIndex.Parse(File.ReadAllBytes(Path.Combine(StoreDir, StoreLayout.Index(IssuerId))), "index");
+
+        public IssuerManifest Manifest() => IssuerManifest.Parse(File.ReadAllBytes(Path.Combine(StoreDir, StoreLayout.Manifest(IssuerId))), "manifest");
+
+        public string PackPath(string pack) => Path.Combine(StoreDir, StoreLayout.Pack(IssuerId, pack));
+
+        /// <summary>The packs stored for the issuer, by name.</summary>
+        public string[] PackNames()
+        {
+            string dir = Path.Combine(StoreDir, StoreLayout.Packs(IssuerId));
+            return Directory.Exists(dir) ? [.. Directory.GetFiles(dir).Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal)] : [];
+        }
+
+        /// <summary>
+        /// Every stored file's bytes (index, packs) by store name, except the manifests (which record each run, errors
+        /// included) and the lease file.
+        /// </summary>
+        public Dictionary<string, byte[]> Snapshot() => Directory.GetFiles(StoreDir, "*", SearchOption.AllDirectories)
+            .Select(f => (Name: Path.GetRelativePath(StoreDir, f).Replace('\\', '/'), Path: f))
+            .Where(f => !f.Name.StartsWith("locks/", StringComparison.Ordinal)
+                        && !(f.Name.StartsWith("issuers/", StringComparison.Ordinal) && f.Name.EndsWith("/manifest.json", StringComparison.Ordinal)
+                             && f.Name.Count(c => c == '/') == 2))
+            .ToDictionary(f => f.Name, f => File.ReadAllBytes(f.Path));
+
+        public StoreResponseSource Source(TimeSpan indexReloadInterval)
+        {
+            Options.Serve.IndexReloadInterval = indexReloadInterval;
+            return new StoreResponseSource([Issuer], Store, Options, TimeProvider.System, NullLogger.Instance);
+        }
     }
 
     private sealed class FixedTime(DateTimeOffset now) : TimeProvider
@@ -78,10 +112,11 @@ public sealed class RefreshEngineTests(TestPki pki)
         {
             foreach (var algorithm in new[] { CertIdHashAlgorithm.Sha1, CertIdHashAlgorithm.Sha256 })
             {
-                string path = s.ResponsePath(leaf.SerialHex, algorithm);
-                Assert.True(File.Exists(path), $"{leaf} {algorithm} missing");
-                var single = OcspResponse.Decode(File.ReadAllBytes(path)).Basic!.Responses.Single();
+                var stored = await s.FindAsync(leaf.SerialHex, algorithm);
+                Assert.True(stored is not null, $"{leaf} {algorithm} missing");
+                var single = OcspResponse.Decode(stored.Der).Basic!.Responses.Single();
                 Assert.Equal(algorithm, single.CertId.HashAlgorithm);
+                Assert.Equal(SerialNumber.ParseHex(leaf.SerialHex), single.CertId.SerialNumber);
                 Assert.Equal(leaf.IsRevoked ? CertStatusKind.Revoked : CertStatusKind.Good, single.Status.Kind);
                 if (leaf.IsRevoked)
                 {
@@ -89,16 +124,103 @@ public sealed class RefreshEngineTests(TestPki pki)
                     Assert.Equal(leaf.CrlReasonCode, (int?)single.Status.Reason);
                 }
             }
-            string text = OpenSslStatus(s, s.ResponsePath(leaf.SerialHex), leaf.SerialHex);
+            string text = OpenSslStatus(s, await s.ResponseFileAsync(leaf.SerialHex), leaf.SerialHex);
             Assert.Contains(leaf.IsRevoked ? ": revoked" : ": good", text, StringComparison.Ordinal);
+            // Only the configured CertID hash algorithms are pre-signed.
+            Assert.Null(await s.FindAsync(leaf.SerialHex, CertIdHashAlgorithm.Sha384));
         }
 
         // Signed by the CA but never in its database: no response, so the server answers unauthorized.
-        Assert.False(File.Exists(s.ResponsePath("0BADC0FFEE")));
-        var manifest = IssuerManifest.Parse(File.ReadAllBytes(Path.Combine(s.StoreDir, StoreLayout.Manifest(s.Issuer.KeyHashHex))), "manifest");
+        Assert.Null(await s.FindAsync("0BADC0FFEE"));
+        var manifest = s.Manifest();
         Assert.True(manifest.LastRunSucceeded);
         Assert.True(manifest.Deterministic);
         Assert.Equal(s.Ca.Source.CrlNumber, long.Parse(manifest.CrlNumbers[s.Ca.CrlPath], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// A pack is a header holding the responder certificate, then records; each serial's record is its SHA-1 and SHA-256
+    /// stored responses (without certs), adjacent, at the range the index gives.
+    /// </summary>
+    [Fact]
+    public async Task The_index_locates_each_serials_record_in_a_stored_pack()
+    {
+        var s = Create("packs");
+        var result = Assert.Single((await s.RunAsync()).Issuers);
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        var index = s.Index();
+        Assert.Equal(s.Ca.Source.Leaves.Count + 1, index.Entries.Count);
+        var packs = s.PackNames();
+        Assert.Equal(packs, index.Packs().Order(StringComparer.Ordinal));
+        Assert.Equal(packs.Length, result.PacksWritten);
+        var manifest = s.Manifest();
+        Assert.Equal(packs.Length, manifest.Packs);
+        Assert.Empty(manifest.RetiredPacks);
+
+        var responder = X509CertificateLoader.LoadCertificateFromFile(s.Options.Issuers[0].Responder.Certificate);
+        var contents = packs.ToDictionary(p => p, p => File.ReadAllBytes(s.PackPath(p)));
+        var headers = new Dictionary<string, (byte[] Certificates, int Length)>();
+        foreach (var (pack, bytes) in contents)
+        {
+            // SEQUENCE { [0] EXPLICIT SEQUENCE OF Certificate }: the delegated responder's certificate, once per pack.
+            AsnDecoder.ReadSequence(bytes, AsnEncodingRules.DER, out int offset, out int length, out int headerLength);
+            var certs = new AsnReader(bytes.AsMemory(offset, length), AsnEncodingRules.DER)
+                .ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 0)).ReadSequence();
+            Assert.Equal(responder.RawData, certs.ReadEncodedValue().ToArray());
+            Assert.False(certs.HasData);
+            headers[pack] = (bytes.AsSpan(offset, length).ToArray(), headerLength);
+        }
+        foreach (var (serial, entry) in index.Entries)
+        {
+            var record = contents[entry.Pack].AsSpan(checked((int)entry.Offset), entry.Length).ToArray();
+            var certificates = headers[entry.Pack].Certificates;
+            var sha1 = ResponsePacks.Select(record, certificates, CertIdHashAlgorithm.Sha1, serial);
+            var sha256 = ResponsePacks.Select(record, certificates, CertIdHashAlgorithm.Sha256, serial);
+            Assert.NotNull(sha1);
+            Assert.NotNull(sha256);
+            // Exactly two stored responses: BasicOCSPResponse without certs, served with the pack's certificate put back.
+            AsnDecoder.ReadEncodedValue(record, AsnEncodingRules.DER, out _, out _, out int first);
+            AsnDecoder.ReadEncodedValue(record.AsSpan(first), AsnEncodingRules.DER, out _, out _, out int second);
+            Assert.Equal(entry.Length, first + second);
+            Assert.All(new[] { sha1, sha256 }, r =>
+            {
+                Assert.Equal(serial, r.Single.CertId.SerialNumber);
+                Assert.Equal(entry.Status, r.Single.Status.Kind);
+                Assert.Equal(entry.ThisUpdate, r.Single.ThisUpdate.ToUnixTimeSeconds());
+                Assert.Equal(entry.NextUpdate, r.Single.NextUpdate!.Value.ToUnixTimeSeconds());
+                var basic = OcspResponse.Decode(r.Der).Basic!;
+                Assert.Equal(responder.RawData, Assert.Single(basic.Certificates).RawData);
+                Assert.True(basic.VerifySignature(responder));
+            });
+        }
+        // Records follow the header, do not overlap, and the packs hold nothing else.
+        foreach (var pack in packs)
+        {
+            var ranges = index.Entries.Values.Where(e => e.Pack == pack).OrderBy(e => e.Offset).ToList();
+            long end = headers[pack].Length;
+            foreach (var e in ranges)
+            {
+                Assert.Equal(end, e.Offset);
+                end = e.Offset + e.Length;
+            }
+            Assert.Equal(contents[pack].Length, end);
+        }
+    }
+
+    /// <summary>An index that points at another serial's record is refused, never served as that serial's answer.</summary>
+    [Fact]
+    public async Task A_record_for_another_serial_is_refused()
+    {
+        var s = Create("wrong-record");
+        Assert.True((await s.RunAsync()).Succeeded);
+        var index = s.Index();
+        var (a, entryA) = index.Entries.First();
+        var (b, _) = index.Entries.First(kv => kv.Key != a);
+        var record = await ResponsePacks.ReadRecordAsync(s.Store, s.Issuer.KeyHashHex, entryA, CancellationToken.None);
+        var certificates = await ResponsePacks.ReadHeaderAsync(s.Store, s.Issuer.KeyHashHex, entryA.Pack, CancellationToken.None);
+        Assert.NotNull(ResponsePacks.Select(record!, certificates, CertIdHashAlgorithm.Sha1, a));
+        var e = Assert.Throws<MalformedResponseException>(() => ResponsePacks.Select(record!, certificates, CertIdHashAlgorithm.Sha1, b));
+        Assert.Contains(b.ToString(), e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -129,12 +251,28 @@ public sealed class RefreshEngineTests(TestPki pki)
         Assert.True(result.Succeeded, string.Join("; ", result.Errors));
         Assert.Equal(1, result.Changed);
         Assert.Equal(2, result.ResponsesSigned);
+        Assert.Equal(1, result.PacksWritten);
+
+        // Packs are never rewritten: all but the index is byte-identical, plus one new pack holding its header and just the
+        // victim's record.
         var after = s.Snapshot();
-        var changed = after.Where(kv => !before[kv.Key].AsSpan().SequenceEqual(kv.Value)).Select(kv => kv.Key).ToList();
-        Assert.Equal(2, changed.Count);
-        Assert.All(changed, path => Assert.EndsWith(SerialNumber.ParseHex(victim.SerialHex).ToString(), path, StringComparison.Ordinal));
-        Assert.Contains(": revoked", OpenSslStatus(s, s.ResponsePath(victim.SerialHex), victim.SerialHex), StringComparison.Ordinal);
-        Assert.Contains("Reason: keyCompromise", OpenSslStatus(s, s.ResponsePath(victim.SerialHex), victim.SerialHex), StringComparison.Ordinal);
+        string indexName = StoreLayout.Index(s.IssuerId);
+        Assert.All(before.Where(kv => kv.Key != indexName), kv => Assert.Equal(kv.Value, after[kv.Key]));
+        string newPack = Assert.Single(after.Keys.Except(before.Keys));
+        var victimSerial = SerialNumber.ParseHex(victim.SerialHex);
+        var indexBefore = IssuerIndex.Parse(before[indexName], "before");
+        var indexAfter = s.Index();
+        Assert.Equal(indexBefore.Entries.Keys.Order(), indexAfter.Entries.Keys.Order());
+        Assert.Equal(new[] { victimSerial }, indexAfter.Entries.Where(kv => indexBefore.Entries[kv.Key] != kv.Value).Select(kv => kv.Key));
+        var entry = indexAfter.Entries[victimSerial];
+        Assert.Equal(StoreLayout.Pack(s.IssuerId, entry.Pack), newPack);
+        AsnDecoder.ReadEncodedValue(after[newPack], AsnEncodingRules.DER, out _, out _, out int header);
+        Assert.Equal((header, after[newPack].Length - header), (entry.Offset, entry.Length));
+        Assert.Empty(s.Manifest().RetiredPacks); // the first packs still hold every other serial
+
+        string file = await s.ResponseFileAsync(victim.SerialHex);
+        Assert.Contains(": revoked", OpenSslStatus(s, file, victim.SerialHex), StringComparison.Ordinal);
+        Assert.Contains("Reason: keyCompromise", OpenSslStatus(s, file, victim.SerialHex), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -146,7 +284,7 @@ public sealed class RefreshEngineTests(TestPki pki)
         var result = Assert.Single((await s.RunAsync()).Issuers);
         Assert.True(result.Succeeded);
         Assert.Equal(1, result.Changed);
-        Assert.Contains(": good", OpenSslStatus(s, s.ResponsePath(serial), serial), StringComparison.Ordinal);
+        Assert.Contains(": good", OpenSslStatus(s, await s.ResponseFileAsync(serial), serial), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -159,7 +297,7 @@ public sealed class RefreshEngineTests(TestPki pki)
         s.Options.Issuers[0].LocalRevocations = local;
         var result = Assert.Single((await s.RunAsync()).Issuers);
         Assert.True(result.Succeeded, string.Join("; ", result.Errors));
-        var single = OcspResponse.Decode(File.ReadAllBytes(s.ResponsePath(victim.SerialHex))).Basic!.Responses.Single();
+        var single = OcspResponse.Decode((await s.FindAsync(victim.SerialHex))!.Der).Basic!.Responses.Single();
         Assert.Equal(CertStatus.Revoked(new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero), RevocationReason.KeyCompromise), single.Status);
     }
 
@@ -171,7 +309,8 @@ public sealed class RefreshEngineTests(TestPki pki)
         Assert.True(result.Succeeded);
         Assert.False(result.Deterministic);
         Assert.Contains(result.Warnings, w => w.Contains("not deterministic", StringComparison.Ordinal));
-        foreach (var leaf in s.Ca.Source.Leaves) Assert.Equal(leaf.IsRevoked, File.Exists(s.ResponsePath(leaf.SerialHex)));
+        foreach (var leaf in s.Ca.Source.Leaves) Assert.Equal(leaf.IsRevoked, await s.FindAsync(leaf.SerialHex) is not null);
+        Assert.Equal(s.Ca.Source.Revoked.Count(), s.Index().Entries.Count);
     }
 
     public enum BadInput { TamperedCrl, ExpiredCrl, LowerCrlNumber, TruncatedSerialList, CorruptSerialList, WrongResponderKey, MissingCrl }
@@ -198,7 +337,7 @@ public sealed class RefreshEngineTests(TestPki pki)
             Assert.True((await s.RunAsync()).Succeeded);
         }
 
-        string indexFile = Path.Combine(s.StoreDir, StoreLayout.Index(s.Issuer.KeyHashHex));
+        string indexFile = Path.Combine(s.StoreDir, StoreLayout.Index(s.IssuerId));
         var before = s.Snapshot();
         var indexBefore = File.ReadAllBytes(indexFile);
 
@@ -242,7 +381,7 @@ public sealed class RefreshEngineTests(TestPki pki)
         Assert.Equal(0, result.ResponsesSigned);
         Assert.Equal(before, s.Snapshot());
         Assert.Equal(indexBefore, File.ReadAllBytes(indexFile));
-        var manifest = IssuerManifest.Parse(File.ReadAllBytes(Path.Combine(s.StoreDir, StoreLayout.Manifest(s.Issuer.KeyHashHex))), "manifest");
+        var manifest = s.Manifest();
         Assert.False(manifest.LastRunSucceeded);
         Assert.Contains(manifest.Errors, e => e.Contains(message, StringComparison.OrdinalIgnoreCase));
     }
@@ -257,18 +396,27 @@ public sealed class RefreshEngineTests(TestPki pki)
         {
             BatchSize = 2,
             CheckpointEvery = 2,
+            CheckpointInterval = TimeSpan.Zero,
             Progress = new InlineProgress(p => { if (p.Done >= 3) cts.Cancel(); }),
         };
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => engine.RunAsync(cts.Token));
-        // Some responses and a checkpointed index made it; no temporary files are left as responses.
-        Assert.NotEmpty(s.Snapshot());
-        Assert.DoesNotContain(s.Snapshot().Keys, k => k.EndsWith(".tmp", StringComparison.Ordinal));
+        // A checkpointed index made it, referring only to stored packs; no temporary file is left anywhere in the store.
+        var checkpointed = s.Index();
+        Assert.NotEmpty(checkpointed.Entries);
+        Assert.All(checkpointed.Packs(), p => Assert.True(File.Exists(s.PackPath(p)), $"pack {p} missing"));
+        Assert.Empty(Directory.GetFiles(s.StoreDir, "*.tmp", SearchOption.AllDirectories));
 
         var rerun = Assert.Single((await s.RunAsync()).Issuers);
         Assert.True(rerun.Succeeded, string.Join("; ", rerun.Errors));
-        Assert.True(rerun.Changed < s.Ca.Source.Leaves.Count + 1, "the checkpoint should have kept some progress");
+        int total = s.Ca.Source.Leaves.Count + 1;
+        Assert.True(rerun.Changed < total, "the checkpoint should have kept some progress");
+        Assert.Equal(total, s.Index().Entries.Count);
         foreach (var leaf in s.Ca.Source.Leaves)
-            Assert.Contains(leaf.IsRevoked ? ": revoked" : ": good", OpenSslStatus(s, s.ResponsePath(leaf.SerialHex), leaf.SerialHex), StringComparison.Ordinal);
+            Assert.Contains(leaf.IsRevoked ? ": revoked" : ": good", OpenSslStatus(s, await s.ResponseFileAsync(leaf.SerialHex), leaf.SerialHex), StringComparison.Ordinal);
+        // A pack the killed run stored but never indexed is retired, not leaked.
+        var index = s.Index();
+        var manifest = s.Manifest();
+        Assert.All(s.PackNames(), p => Assert.True(index.Packs().Contains(p) || manifest.RetiredPacks.ContainsKey(p), $"pack {p} neither used nor retired"));
         Assert.Equal(0, Assert.Single((await s.RunAsync()).Issuers).ResponsesSigned);
     }
 
@@ -282,7 +430,7 @@ public sealed class RefreshEngineTests(TestPki pki)
             var report = await s.RunAsync();
             Assert.True(report.LockHeld);
             Assert.False(report.Succeeded);
-            Assert.False(Directory.Exists(Path.Combine(s.StoreDir, "responses")));
+            Assert.False(Directory.Exists(Path.Combine(s.StoreDir, "issuers")));
         }
         Assert.True((await s.RunAsync()).Succeeded);
     }
@@ -299,9 +447,119 @@ public sealed class RefreshEngineTests(TestPki pki)
         var late = Assert.Single((await s.RunAsync(start.AddHours(12).AddMinutes(2))).Issuers);
         Assert.Equal(total, late.Refreshed);
         Assert.Equal(total * 2, late.ResponsesSigned);
-        var single = OcspResponse.Decode(File.ReadAllBytes(s.ResponsePath(s.Ca.Source.Leaves[0].SerialHex))).Basic!.Responses.Single();
+        var single = (await s.FindAsync(s.Ca.Source.Leaves[0].SerialHex))!.Single;
         Assert.Equal(TimingPolicyThisUpdate(start.AddHours(12).AddMinutes(2)), single.ThisUpdate);
         Assert.Equal(single.ThisUpdate.AddDays(1), single.NextUpdate);
+    }
+
+    /// <summary>
+    /// Re-signing everything leaves the first run's packs unreferenced: they are retired (kept for servers still holding
+    /// the previous index) and deleted by the first run at least <see cref="RefreshEngine.PackRetention"/> later.
+    /// </summary>
+    [Fact]
+    public async Task Unreferenced_packs_are_retired_then_deleted_after_the_retention()
+    {
+        var s = Create("retire");
+        var retention = s.Engine().PackRetention;
+        int total = s.Ca.Source.Leaves.Count + 1;
+        var start = DateTimeOffset.UtcNow;
+        var first = Assert.Single((await s.RunAsync(start)).Issuers);
+        Assert.True(first.Succeeded, string.Join("; ", first.Errors));
+        var firstPacks = s.PackNames();
+        Assert.NotEmpty(firstPacks);
+        Assert.Equal(firstPacks.Length, first.PacksWritten);
+        var server = s.Source(TimeSpan.FromDays(1)); // loads the first index and keeps it
+        var certIds = s.Ca.Source.Leaves.Select(l => s.Issuer.CertIdFor(SerialNumber.ParseHex(l.SerialHex), CertIdHashAlgorithm.Sha256)).ToList();
+        Assert.Equal(LookupOutcome.Found, (await server.LookupAsync(certIds[0], CancellationToken.None)).Outcome);
+
+        async Task AssertAllServedAsync(DateTimeOffset signedAt)
+        {
+            foreach (var leaf in s.Ca.Source.Leaves)
+            {
+                var single = (await s.FindAsync(leaf.SerialHex))!.Single;
+                Assert.Equal(leaf.IsRevoked ? CertStatusKind.Revoked : CertStatusKind.Good, single.Status.Kind);
+                Assert.Equal(TimingPolicy.ThisUpdate(signedAt), single.ThisUpdate);
+            }
+        }
+
+        // Everything comes due and is re-signed into new packs; the first ones are retired, not deleted.
+        var resigned = start.AddHours(12).AddMinutes(2);
+        var second = Assert.Single((await s.RunAsync(resigned)).Issuers);
+        Assert.True(second.Succeeded, string.Join("; ", second.Errors));
+        Assert.Equal(total, second.Refreshed);
+        Assert.Equal(0, second.PacksDeleted);
+        var manifest = s.Manifest();
+        Assert.Equal(firstPacks, manifest.RetiredPacks.Keys.Order(StringComparer.Ordinal));
+        Assert.All(manifest.RetiredPacks.Values, since => Assert.Equal(resigned, since));
+        Assert.Equal(s.Index().Packs().Count(), manifest.Packs);
+        Assert.DoesNotContain(s.Index().Packs(), firstPacks.Contains);
+        Assert.All(firstPacks, p => Assert.True(File.Exists(s.PackPath(p)), $"retired pack {p} deleted too early"));
+        await AssertAllServedAsync(resigned);
+        // The server still on the first index reads the retired packs.
+        foreach (var certId in certIds.Skip(1))
+        {
+            var lookup = await server.LookupAsync(certId, CancellationToken.None);
+            Assert.Equal(LookupOutcome.Found, lookup.Outcome);
+            Assert.Equal(TimingPolicy.ThisUpdate(start), lookup.Response!.ThisUpdate);
+        }
+
+        // Just short of the retention they stay.
+        var early = Assert.Single((await s.RunAsync(resigned + retention - TimeSpan.FromMinutes(1))).Issuers);
+        Assert.True(early.Succeeded, string.Join("; ", early.Errors));
+        Assert.Equal(0, early.ResponsesSigned);
+        Assert.Equal(0, early.PacksDeleted);
+        Assert.All(firstPacks, p => Assert.True(File.Exists(s.PackPath(p)), $"retired pack {p} deleted too early"));
+
+        // Once retained that long they are deleted; the packs in use stay.
+        var late = Assert.Single((await s.RunAsync(resigned + retention)).Issuers);
+        Assert.True(late.Succeeded, string.Join("; ", late.Errors));
+        Assert.Equal(firstPacks.Length, late.PacksDeleted);
+        Assert.All(firstPacks, p => Assert.False(File.Exists(s.PackPath(p)), $"retired pack {p} not deleted"));
+        Assert.Empty(s.Manifest().RetiredPacks);
+        Assert.Equal(s.Index().Packs().Order(StringComparer.Ordinal), s.PackNames());
+        await AssertAllServedAsync(resigned);
+    }
+
+    /// <summary>A pack that cannot be stored fails the issuer before the index refers to it; the next run publishes.</summary>
+    [Theory]
+    [InlineData(false, false)] // one pack, stored at the end of the run
+    [InlineData(false, true)]  // stored at the first checkpoint
+    [InlineData(true, true)]   // a pack per record, stored while the next ones are signed
+    public async Task A_pack_store_failure_fails_the_issuer_and_keeps_the_published_index_and_packs(bool smallPacks, bool checkpoints)
+    {
+        var s = Create($"pack-fail-{smallPacks}-{checkpoints}");
+        var start = DateTimeOffset.UtcNow;
+        Assert.True((await s.RunAsync(start)).Succeeded);
+        var before = s.Snapshot();
+        Assert.Contains(StoreLayout.Index(s.IssuerId), before.Keys);
+
+        var due = start.AddHours(12).AddMinutes(2); // everything due: every record goes into new packs
+        var refusing = new PackRefusingStore(s.Store);
+        var defaults = s.Engine();
+        var engine = new RefreshEngine(s.Options, refusing, new CompositeSourceReader([new FileSourceReader()]), new LocalKeySignerFactory(),
+            new FixedTime(due), NullLogger<RefreshEngine>.Instance)
+        {
+            PackBytes = smallPacks ? 1 : defaults.PackBytes,
+            BatchSize = checkpoints ? 2 : defaults.BatchSize,
+            CheckpointEvery = checkpoints ? 2 : defaults.CheckpointEvery,
+            CheckpointInterval = checkpoints ? TimeSpan.Zero : defaults.CheckpointInterval,
+        };
+        var report = await engine.RunAsync(CancellationToken.None);
+        var result = Assert.Single(report.Issuers);
+        Assert.False(report.Succeeded);
+        Assert.False(result.Succeeded);
+        Assert.True(refusing.Refused > 0);
+        Assert.Contains(result.Errors, e => e.Contains(PackRefusingStore.Refusal, StringComparison.Ordinal));
+        Assert.Equal(before, s.Snapshot());
+        var manifest = s.Manifest();
+        Assert.False(manifest.LastRunSucceeded);
+        Assert.Contains(manifest.Errors, e => e.Contains(PackRefusingStore.Refusal, StringComparison.Ordinal));
+        foreach (var leaf in s.Ca.Source.Leaves) Assert.Equal(TimingPolicy.ThisUpdate(start), (await s.FindAsync(leaf.SerialHex))!.Single.ThisUpdate);
+
+        var retry = Assert.Single((await s.RunAsync(due)).Issuers);
+        Assert.True(retry.Succeeded, string.Join("; ", retry.Errors));
+        Assert.Equal(s.Ca.Source.Leaves.Count + 1, retry.Refreshed);
+        foreach (var leaf in s.Ca.Source.Leaves) Assert.Equal(TimingPolicy.ThisUpdate(due), (await s.FindAsync(leaf.SerialHex))!.Single.ThisUpdate);
     }
 
     /// <summary>RFC 5280 §5.2.4: a delta CRL applies on top of its base — it adds revocations and its removeFromCRL lifts a hold.</summary>
@@ -324,8 +582,8 @@ public sealed class RefreshEngineTests(TestPki pki)
 
         var result = Assert.Single((await s.RunAsync()).Issuers);
         Assert.True(result.Succeeded, string.Join("; ", result.Errors));
-        Assert.Contains(": revoked", OpenSslStatus(s, s.ResponsePath(victim.SerialHex), victim.SerialHex), StringComparison.Ordinal);
-        Assert.Contains(": good", OpenSslStatus(s, s.ResponsePath(hold.SerialHex), hold.SerialHex), StringComparison.Ordinal);
+        Assert.Contains(": revoked", OpenSslStatus(s, await s.ResponseFileAsync(victim.SerialHex), victim.SerialHex), StringComparison.Ordinal);
+        Assert.Contains(": good", OpenSslStatus(s, await s.ResponseFileAsync(hold.SerialHex), hold.SerialHex), StringComparison.Ordinal);
 
         // A delta for a newer base than any configured full CRL is refused, and nothing changes.
         var before = s.Snapshot();
@@ -394,7 +652,36 @@ public sealed class RefreshEngineTests(TestPki pki)
             return result;
         }
 
+        public Task<byte[]?> GetRangeAsync(string name, long offset, int length, CancellationToken cancellationToken) =>
+            inner.GetRangeAsync(name, offset, length, cancellationToken);
         public Task PutAsync(string name, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) => inner.PutAsync(name, content, cancellationToken);
+        public Task<string?> PutAsync(string name, ReadOnlyMemory<byte> content, PutCondition condition, CancellationToken cancellationToken) =>
+            inner.PutAsync(name, content, condition, cancellationToken);
+        public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken) => inner.DeleteAsync(name, cancellationToken);
+        public IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken cancellationToken) => inner.ListAsync(prefix, cancellationToken);
+        public Task<IAsyncDisposable?> TryAcquireLeaseAsync(string name, TimeSpan duration, CancellationToken cancellationToken) =>
+            inner.TryAcquireLeaseAsync(name, duration, cancellationToken);
+    }
+
+    /// <summary>Refuses every pack write (a full disk, a Blob error) and forwards everything else.</summary>
+    private sealed class PackRefusingStore(IObjectStore inner) : IObjectStore
+    {
+        public const string Refusal = "test store refuses pack writes";
+
+        private int _refused;
+
+        public int Refused => _refused;
+
+        public Task PutAsync(string name, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+        {
+            if (!name.Contains("/packs/", StringComparison.Ordinal)) return inner.PutAsync(name, content, cancellationToken);
+            Interlocked.Increment(ref _refused);
+            throw new StoreException($"{Refusal}: {name}");
+        }
+
+        public Task<StoredObject?> GetAsync(string name, CancellationToken cancellationToken) => inner.GetAsync(name, cancellationToken);
+        public Task<byte[]?> GetRangeAsync(string name, long offset, int length, CancellationToken cancellationToken) =>
+            inner.GetRangeAsync(name, offset, length, cancellationToken);
         public Task<string?> PutAsync(string name, ReadOnlyMemory<byte> content, PutCondition condition, CancellationToken cancellationToken) =>
             inner.PutAsync(name, content, condition, cancellationToken);
         public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken) => inner.DeleteAsync(name, cancellationToken);

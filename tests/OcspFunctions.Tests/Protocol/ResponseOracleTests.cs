@@ -261,6 +261,67 @@ public sealed class ResponseOracleTests(TestPki pki)
 
     // ------------------------------------------------------------------ tests
 
+    /// <summary>
+    /// The stored form (BasicOCSPResponse without certs, as packs keep it) wrapped with the certs field gives exactly the
+    /// response <see cref="OcspResponseWriter.WriteAsync"/> writes: byte for byte with RSA PKCS#1 v1.5 (deterministic),
+    /// and openssl + BouncyCastle accept it for every signer.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Signers))]
+    public async Task Stored_form_wrapped_with_its_certificates_is_the_complete_response(string caName, string algorithm)
+    {
+        var ca = pki.Ca(caName);
+        using var signer = Signer(ca, algorithm);
+        var writer = new OcspResponseWriter(ca.ResponderCertificate, signer);
+        var now = Now();
+        var leaf = ca.Leaves.First(l => l.IsRevoked);
+        var single = new SingleResponse(CertIdOf(ca, leaf.SerialHex), ExpectedStatus(leaf), now, now.AddDays(4));
+
+        byte[] stored = await writer.WriteStoredFormAsync([single], now);
+        var fields = new AsnReader(stored, AsnEncodingRules.DER).ReadSequence();
+        fields.ReadSequence();                                   // tbsResponseData
+        fields.ReadSequence();                                   // signatureAlgorithm
+        fields.ReadBitString(out _);                             // signature
+        Assert.False(fields.HasData);                            // no certs
+
+        byte[] der = OcspResponseWriter.Wrap(stored, writer.CertificatesField.Span);
+        if (algorithm == "RS256") Assert.Equal(await writer.WriteAsync([single], now), der);
+        var openssl = OcspOracle.Check(pki, der, ca, OcspTarget.Leaf(leaf));
+        AssertVerifyOk(openssl);
+        AssertOpenSslStatus(openssl, OcspTarget.Leaf(leaf), single, leaf.OpenSslReason);
+        var basic = AssertBouncyCastle(der, ca.ResponderCertificate, algorithm, now);
+        AssertBouncyCastleSingle(basic, ca.Certificate, leaf.SerialHex, CertIdHashAlgorithm.Sha1, single);
+
+        // Without a certificate (the CA signs itself) the certs field is empty and stays absent.
+        var bare = new OcspResponseWriter(ca.ResponderCertificate, signer, includeCertificate: false);
+        Assert.True(bare.CertificatesField.IsEmpty);
+        byte[] withoutCerts = OcspResponseWriter.Wrap(await bare.WriteStoredFormAsync([single], now), []);
+        Assert.Empty(OcspResponse.Decode(withoutCerts).Basic!.Certificates);
+        if (algorithm == "RS256") Assert.Equal(await bare.WriteAsync([single], now), withoutCerts);
+    }
+
+    [Fact]
+    public async Task Wrap_refuses_what_is_not_a_stored_form()
+    {
+        var ca = pki.Ca("rsa");
+        using var signer = Signer(ca, "RS256");
+        var writer = new OcspResponseWriter(ca.ResponderCertificate, signer);
+        var now = Now();
+        var single = new SingleResponse(CertIdOf(ca, ca.Leaves[0].SerialHex), CertStatus.Good, now, now.AddDays(4));
+        byte[] stored = await writer.WriteStoredFormAsync([single], now);
+        byte[] complete = await writer.WriteAsync([single], now);
+        var basicWithCerts = new AsnReader(complete, AsnEncodingRules.DER).ReadSequence();
+        basicWithCerts.ReadEnumeratedBytes();
+        var inner = basicWithCerts.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 0)).ReadSequence();
+        inner.ReadObjectIdentifier();
+        byte[] fourFields = inner.ReadOctetString();
+
+        Assert.Throws<MalformedResponseException>(() => OcspResponseWriter.Wrap([.. stored, 0x05, 0x00], writer.CertificatesField.Span));
+        Assert.Throws<MalformedResponseException>(() => OcspResponseWriter.Wrap(stored.AsSpan(0, stored.Length - 1), writer.CertificatesField.Span));
+        Assert.Throws<MalformedResponseException>(() => OcspResponseWriter.Wrap(fourFields, writer.CertificatesField.Span));
+        Assert.Throws<MalformedResponseException>(() => OcspResponseWriter.Wrap([0x05, 0x00], []));
+    }
+
     [Theory]
     [MemberData(nameof(Signers))]
     public async Task Single_response_for_every_leaf_and_an_unknown_serial(string caName, string algorithm)
