@@ -300,10 +300,9 @@ public sealed class RefreshEngine(
 
         var writer = new OcspResponseWriter(inputs.Responder, inputs.Signer,
             includeCertificate: !ocspIssuer.SubjectPublicKey.AsSpan().SequenceEqual(inputs.Responder.PublicKey.EncodedKeyValue.RawData));
-        // One array for the whole run and one for each batch's results: no per-batch large-object allocations (each
-        // would count towards a full GC over the million-entry index).
+        // One array for the whole run: no per-batch large-object allocations (each counts towards a full GC over the
+        // million-entry index).
         var work = changed.Concat(due.Select(d => (d.Serial, d.Status))).ToArray();
-        var located = new (string Pack, long Offset, int Length)?[Math.Min(BatchSize, Math.Max(1, work.Length))];
         index.Entries.EnsureCapacity(statuses.Count);
         int concurrency = options.SigningConcurrency > 0 ? options.SigningConcurrency
             : inputs.Signer is ISigningConcurrencyHint { PreferredConcurrency: > 0 } hint ? hint.PreferredConcurrency
@@ -322,9 +321,6 @@ public sealed class RefreshEngine(
             {
                 int count = Math.Min(BatchSize, work.Length - start);
                 var batch = new ArraySegment<(SerialNumber Serial, CertStatus Status)>(work, start, count);
-                // Each serial's responses go into the pack as soon as they are signed, so they die young (gen0) instead of
-                // living to the end of the batch.
-                Array.Clear(located, 0, count);
                 await Parallel.ForEachAsync(Enumerable.Range(0, count),
                     new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken },
                     async (i, ct) =>
@@ -340,7 +336,17 @@ public sealed class RefreshEngine(
                                                       && status.Reason == RevocationReason.CertificateHold;
                                 responses[a] = await writer.WriteStoredFormAsync([single], producedAt, extendedRevoke, ct).ConfigureAwait(false);
                             }
-                            located[i] = packs.Append(responses, now, ct);
+                            // Into the pack and the index as soon as signed: the responses die young (gen0), and no serial
+                            // step is left between batches. The index is stored only after its packs (below).
+                            var (pack, offset, length) = packs.Append(responses, now, ct);
+                            var entry = new IndexEntry(status.Kind,
+                                status.Kind == CertStatusKind.Revoked ? status.RevocationTime.ToUnixTimeSeconds() : -1, status.Reason,
+                                thisUpdateSeconds, nextUpdateSeconds, pack, offset, length);
+                            lock (index)
+                            {
+                                index.Entries[serial] = entry;
+                                signedResponses += algorithms.Length;
+                            }
                         }
                         catch (Exception e) when (e is not OperationCanceledException)
                         {
@@ -350,17 +356,7 @@ public sealed class RefreshEngine(
                         Progress?.Report(new RefreshProgress(issuer.Name, Interlocked.Increment(ref done), work.Length));
                     }).ConfigureAwait(false);
                 packs.ThrowIfFailed();
-
-                for (int i = 0; i < count; i++)
-                {
-                    if (located[i] is not var (pack, offset, length)) continue;
-                    var (serial, status) = batch[i];
-                    index.Entries[serial] = new IndexEntry(status.Kind,
-                        status.Kind == CertStatusKind.Revoked ? status.RevocationTime.ToUnixTimeSeconds() : -1, status.Reason,
-                        thisUpdateSeconds, nextUpdateSeconds, pack, offset, length);
-                    signedResponses += algorithms.Length;
-                    indexDirty = true;
-                }
+                indexDirty |= signedResponses > 0;
                 sinceCheckpoint += count;
                 if (sinceCheckpoint >= CheckpointEvery && start + count < work.Length && lastCheckpoint.Elapsed >= CheckpointInterval)
                 {

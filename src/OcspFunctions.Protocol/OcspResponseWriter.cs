@@ -20,6 +20,14 @@ public sealed class OcspResponseWriter
     private readonly byte[]? _certs;
     private readonly byte[] _extendedRevokeExtensions;
 
+    /// <summary>
+    /// The last few producedAt / thisUpdate / nextUpdate values, DER-encoded: a refresh writes the same three in every
+    /// response. Replaced whole, never mutated, so concurrent writers need no lock.
+    /// </summary>
+    private volatile EncodedTime[] _recentTimes = [];
+
+    private sealed record EncodedTime(long Ticks, byte[] Der);
+
     /// <summary>Writers for ResponseData and the stored form, reused (Reset keeps their buffers): a refresh builds millions.</summary>
     private readonly System.Collections.Concurrent.ConcurrentBag<AsnWriter> _writers = [];
 
@@ -165,7 +173,7 @@ public sealed class OcspResponseWriter
         {
             w.PushSequence();
             w.WriteEncodedValue(_responderId);
-            WriteTime(w, producedAt);
+            WriteRecentTime(w, producedAt);
             w.PushSequence();
             foreach (var single in responses) WriteSingleResponse(w, single);
             w.PopSequence();
@@ -202,7 +210,7 @@ public sealed class OcspResponseWriter
         return w.Encode();
     }
 
-    private static void WriteSingleResponse(AsnWriter w, SingleResponse single)
+    private void WriteSingleResponse(AsnWriter w, SingleResponse single)
     {
         if (single.NextUpdate is not { } nextUpdate)
             throw new ArgumentException("nextUpdate is mandatory (RFC 5019 §2.2.4)");
@@ -230,11 +238,29 @@ public sealed class OcspResponseWriter
                 w.WriteNull(new Asn1Tag(TagClass.ContextSpecific, 2));        // unknown [2] IMPLICIT NULL
                 break;
         }
-        WriteTime(w, single.ThisUpdate);
+        WriteRecentTime(w, single.ThisUpdate);
         w.PushSequence(Ctx0);
-        WriteTime(w, nextUpdate);
+        WriteRecentTime(w, nextUpdate);
         w.PopSequence(Ctx0);
         w.PopSequence();
+    }
+
+    /// <summary><see cref="WriteTime"/> through the small cache of recent encodings.</summary>
+    private void WriteRecentTime(AsnWriter w, DateTimeOffset time)
+    {
+        long ticks = time.UtcTicks - time.UtcTicks % TimeSpan.TicksPerSecond;
+        var recent = _recentTimes;
+        foreach (var encoded in recent)
+        {
+            if (encoded.Ticks != ticks) continue;
+            w.WriteEncodedValue(encoded.Der);
+            return;
+        }
+        var single = new AsnWriter(AsnEncodingRules.DER);
+        WriteTime(single, time);
+        var der = single.Encode();
+        w.WriteEncodedValue(der);
+        _recentTimes = [new EncodedTime(ticks, der), .. recent.Take(5)];
     }
 
     /// <summary>GeneralizedTime YYYYMMDDHHMMSSZ: UTC, whole seconds (RFC 5019 §2.2.4; Firefox rejects fractions).</summary>

@@ -31,7 +31,7 @@ public static partial class IssuedSerialsParser
         using var reader = new StringReader(text);
         return format switch
         {
-            IssuedSerialsFormat.Text => ParseText(reader, sourceName),
+            IssuedSerialsFormat.Text => ParseText(text, sourceName),
             IssuedSerialsFormat.Certutil => ParseCertutil(reader, sourceName),
             IssuedSerialsFormat.OpenSslIndex => ParseOpenSslIndex(reader, sourceName),
             IssuedSerialsFormat.WindowsDirectory => throw new ArgumentException("the Windows layout is a directory: use FromFileNames", nameof(format)),
@@ -54,35 +54,70 @@ public static partial class IssuedSerialsParser
 
     private const string CertutilSerialMarker = "Serial Number: \"";
 
-    /// <summary>One hex serial per line; see the class remarks.</summary>
-    public static IssuedSerials ParseText(TextReader reader, string sourceName)
+    /// <summary>
+    /// One hex serial per line; see the class remarks. A large list is parsed in parallel, in chunks split at line ends;
+    /// serials are added in file order and the first bad line in the file is the one reported.
+    /// </summary>
+    public static IssuedSerials ParseText(string text, string sourceName)
     {
+        int chunkCount = text.Length < ParallelChunkChars ? 1 : Math.Max(1, Environment.ProcessorCount);
+        var starts = new int[chunkCount + 1];
+        starts[chunkCount] = text.Length;
+        for (int c = 1; c < chunkCount; c++)
+        {
+            int newline = text.IndexOf('\n', Math.Max(starts[c - 1], text.Length / chunkCount * c));
+            starts[c] = newline < 0 ? text.Length : newline + 1;
+        }
+        var chunks = new List<(SerialNumber Serial, DateTimeOffset? Expiry)>[chunkCount];
+        var errors = new (int Line, string Message)?[chunkCount];
+        Parallel.For(0, chunkCount, c => (chunks[c], errors[c]) = ParseTextChunk(text.AsSpan(starts[c], starts[c + 1] - starts[c])));
+        for (int c = 0; c < chunkCount; c++)
+        {
+            if (errors[c] is not var (line, message)) continue;
+            // A chunk starts after a '\n', which the enumeration counts as one more (empty) line.
+            int linesBefore = -1;
+            if (starts[c] == 0) linesBefore = 0;
+            else foreach (var _ in text.AsSpan(0, starts[c]).EnumerateLines()) linesBefore++;
+            throw SourceSupport.LineError(sourceName, linesBefore + line, message);
+        }
         var result = new IssuedSerials();
+        result.Serials.EnsureCapacity(chunks.Sum(c => c.Count));
+        foreach (var chunk in chunks)
+            foreach (var (serial, expiry) in chunk) Add(result, serial, expiry);
+        return RequireSerials(result, sourceName);
+    }
+
+    private const int ParallelChunkChars = 1 << 20;
+
+    /// <summary>Serials of one chunk of text lines, or the first bad line (numbered from 1 in the chunk).</summary>
+    private static (List<(SerialNumber, DateTimeOffset?)>, (int, string)?) ParseTextChunk(ReadOnlySpan<char> text)
+    {
+        var serials = new List<(SerialNumber, DateTimeOffset?)>(text.Count('\n') + 1);
         int lineNumber = 0;
-        for (string? line; (line = reader.ReadLine()) is not null;)
+        // Spans, not strings: a million lines would otherwise make millions of strings.
+        foreach (var line in text.EnumerateLines())
         {
             lineNumber++;
-            // Spans, not substrings: a million lines would make four million strings.
             int hash = line.IndexOf('#');
-            var content = (hash >= 0 ? line.AsSpan(0, hash) : line.AsSpan()).Trim();
+            var content = (hash >= 0 ? line[..hash] : line).Trim();
             if (content.Length == 0) continue;
 
             int separator = content.IndexOfAny(',', '\t');
             var serialText = (separator >= 0 ? content[..separator] : content).Trim();
             if (!SerialNumber.TryParseHex(serialText, out var serial))
-                throw SourceSupport.LineError(sourceName, lineNumber, $"'{serialText}' is not a hexadecimal serial number");
+                return (serials, (lineNumber, $"'{serialText}' is not a hexadecimal serial number"));
 
             DateTimeOffset? expiry = null;
             var expiryText = separator >= 0 ? content[(separator + 1)..].Trim() : [];
             if (expiryText.Length > 0)
             {
                 if (!SourceSupport.TryParseIso8601(expiryText, out var parsed))
-                    throw SourceSupport.LineError(sourceName, lineNumber, $"'{expiryText}' is not an ISO 8601 expiry (e.g. 2027-01-31T00:00:00Z)");
+                    return (serials, (lineNumber, $"'{expiryText}' is not an ISO 8601 expiry (e.g. 2027-01-31T00:00:00Z)"));
                 expiry = parsed;
             }
-            Add(result, serial, expiry);
+            serials.Add((serial, expiry));
         }
-        return RequireSerials(result, sourceName);
+        return (serials, null);
     }
 
     /// <summary><c>certutil -view</c> output; see the class remarks.</summary>

@@ -59,15 +59,21 @@ internal static partial class SourceSupport
     public static bool TryParseIso8601(ReadOnlySpan<char> text, out DateTimeOffset value)
     {
         value = default;
-        // The common form first (a million-line list spends most of its parse time here otherwise).
-        if (text.Length == 20 && text[^1] == 'Z')
-            return DateTimeOffset.TryParseExact(text, "yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture,
-                DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out value);
+        // The common form by hand first: a million-line list spent most of its parse time in the general parser.
+        if (text.Length == 20 && text[4] == '-' && text[7] == '-' && text[10] == 'T' && text[13] == ':' && text[16] == ':' && text[19] == 'Z')
+            return TryDigits(text[..4], out int year) & TryDigits(text[5..7], out int month) & TryDigits(text[8..10], out int day)
+                   & TryDigits(text[11..13], out int hour) & TryDigits(text[14..16], out int minute) & TryDigits(text[17..19], out int second)
+                   && year >= 1 && month is >= 1 and <= 12 && day >= 1 && day <= DateTime.DaysInMonth(year, month)
+                   && hour < 24 && minute < 60 && second < 60
+                   && (value = new DateTimeOffset(year, month, day, hour, minute, second, TimeSpan.Zero)) != default;
         if (!Iso8601().IsMatch(text)) return false;
         if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed)) return false;
         value = parsed.ToUniversalTime();
         return true;
     }
+
+    private static bool TryDigits(ReadOnlySpan<char> digits, out int value) =>
+        int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out value);
 
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:?\d{2})?)?$", RegexOptions.CultureInvariant)]
     private static partial Regex Iso8601();

@@ -8,7 +8,7 @@ public class IssuedSerialsParserTests
 {
     private static SerialNumber S(string hex) => SerialNumber.ParseHex(hex);
 
-    private static IssuedSerials Text(string text) => IssuedSerialsParser.ParseText(new StringReader(text), "serials.txt");
+    private static IssuedSerials Text(string text) => IssuedSerialsParser.ParseText(text, "serials.txt");
 
     [Fact]
     public void Text_AcceptsCaseSeparatorsCommentsBlankLinesAndExpiry()
@@ -31,6 +31,37 @@ public class IssuedSerialsParserTests
         Assert.True(result.Serials.ContainsKey(S("FF")));
         Assert.Equal(new DateTimeOffset(2028, 2, 29, 0, 0, 0, TimeSpan.Zero), result.Serials[S("7F")]);
         Assert.Empty(result.Revocations);
+    }
+
+    /// <summary>Past 1 MiB the text is parsed in parallel chunks: every serial, in file order, and the right line numbers.</summary>
+    [Theory]
+    [InlineData("\n")]
+    [InlineData("\r\n")]
+    public void Text_LargeListParsedInChunksKeepsEverySerialAndTheFirstBadLinesNumber(string newline)
+    {
+        const int lines = 60_000; // ~2.4 MB: more than one chunk on any machine with 2+ cores
+        var sb = new StringBuilder("# big list").Append(newline);
+        for (int i = 1; i < lines; i++) sb.Append($"{i:X8}{i:X8},2030-01-{1 + i % 28:D2}T00:00:00Z").Append(newline);
+        string text = sb.ToString();
+        Assert.True(text.Length > 2 << 20);
+
+        var result = Text(text);
+        Assert.Equal(lines - 1, result.Serials.Count);
+        Assert.Equal(Enumerable.Range(1, lines - 1).Select(i => S($"{i:X8}{i:X8}")), result.Serials.Keys);
+        Assert.Equal(new DateTimeOffset(2030, 1, 1 + 59_999 % 28, 0, 0, 0, TimeSpan.Zero), result.Serials[S($"{59_999:X8}{59_999:X8}")]);
+
+        foreach (int bad in new[] { 2, lines / 2 + 7, lines - 1 })
+        {
+            var broken = text.Split(newline);
+            broken[bad - 1] = "ZZ";
+            var e = Assert.Throws<SourceException>(() => Text(string.Join(newline, broken)));
+            Assert.StartsWith($"serials.txt line {bad}: 'ZZ'", e.Message);
+        }
+        // Two bad lines in different chunks: the first one in the file is reported.
+        var twice = text.Split(newline);
+        twice[lines - 2] = "bad-late";
+        twice[9] = "bad-early";
+        Assert.StartsWith("serials.txt line 10: ", Assert.Throws<SourceException>(() => Text(string.Join(newline, twice))).Message);
     }
 
     [Fact]
