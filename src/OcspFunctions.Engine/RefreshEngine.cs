@@ -365,6 +365,7 @@ public sealed class RefreshEngine(
                     await packs.FlushAsync(cancellationToken).ConfigureAwait(false);
                     await store.PutAsync(StoreLayout.Index(id), index.Serialize(), cancellationToken).ConfigureAwait(false);
                     manifest.SigningFingerprint = fingerprint;
+                    manifest.HashAlgorithms = [.. algorithms.Select(a => a.Name())];
                     await WriteManifestAsync(id, manifest, manifestSlot, cancellationToken).ConfigureAwait(false);
                     sinceCheckpoint = 0;
                     lastCheckpoint.Restart();
@@ -389,6 +390,7 @@ public sealed class RefreshEngine(
 
         // Entries not re-signed (failures) still carry the due marker, so the next run retries them.
         manifest.SigningFingerprint = fingerprint;
+        manifest.HashAlgorithms = [.. algorithms.Select(a => a.Name())];
         foreach (var (location, number) in inputs.CrlNumbers) manifest.CrlNumbers[location] = number.ToString();
         manifest.IssuedSerialCount = inputs.Issued?.Serials.Count;
         manifest.Deterministic = inputs.Issued is not null;

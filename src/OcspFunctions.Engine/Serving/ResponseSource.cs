@@ -92,6 +92,9 @@ public sealed class StoreResponseSource : IResponseSource
         var index = await CurrentIndexAsync(state, cancellationToken).ConfigureAwait(false);
         // An empty issuerKeyHash (certutil) still names one issuer: serve that issuer's response for the algorithm.
         if (index is null || !index.Entries.TryGetValue(certId.SerialNumber, out var entry)) return ResponseLookup.Unauthorized;
+        // A CertID hash algorithm the issuer does not pre-sign is answered from memory too (RFC 5019 §2.2.3: unauthorized).
+        if (state.Manifest is { HashAlgorithms: { Count: > 0 } presigned } && !presigned.Contains(certId.HashAlgorithm.Name()))
+            return ResponseLookup.Unauthorized;
 
         var key = new CacheKey(certId.HashAlgorithm, issuer, certId.SerialNumber);
         var now = _time.GetUtcNow();

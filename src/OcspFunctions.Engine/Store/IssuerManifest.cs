@@ -36,6 +36,9 @@ public sealed class IssuerManifest
     /// <summary>Packs nothing refers to any more, with when that was noticed; deleted after the refresh's pack retention.</summary>
     public Dictionary<string, DateTimeOffset> RetiredPacks { get; set; } = [];
 
+    /// <summary>The CertID hash algorithms pre-signed (sha1, sha256 …): a server answers any other without reading the store.</summary>
+    public List<string> HashAlgorithms { get; set; } = [];
+
     /// <summary>What the stored responses were signed with; a change re-signs everything.</summary>
     public string? SigningFingerprint { get; set; }
 

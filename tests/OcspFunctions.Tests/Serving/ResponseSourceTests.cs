@@ -39,7 +39,7 @@ public sealed class ResponseSourceTests(TestPki pki)
             Assert.True(report.Succeeded, string.Join("; ", report.Issuers.SelectMany(i => i.Errors)));
         }
 
-        public StoreResponseSource Source() => new([Issuer], Store, options, TimeProvider.System, NullLogger.Instance);
+        public StoreResponseSource Source(IObjectStore? store = null) => new([Issuer], store ?? Store, options, TimeProvider.System, NullLogger.Instance);
 
         public CertId CertId(TestLeaf leaf, CertIdHashAlgorithm algorithm = CertIdHashAlgorithm.Sha1) =>
             Issuer.CertIdFor(SerialNumber.ParseHex(leaf.SerialHex), algorithm);
@@ -137,5 +137,57 @@ public sealed class ResponseSourceTests(TestPki pki)
         // Records in between are intact and still served.
         foreach (var (leaf, _) in inPack.Skip(1).SkipLast(1))
             Assert.Equal(LookupOutcome.Found, (await source.LookupAsync(s.CertId(leaf), None)).Outcome);
+    }
+
+    /// <summary>Counts ranged reads (record and pack-header reads) on the way to a directory store.</summary>
+    private sealed class CountingStore(IObjectStore inner) : IObjectStore
+    {
+        public int RangedReads;
+
+        public Task<StoredObject?> GetAsync(string name, CancellationToken cancellationToken) => inner.GetAsync(name, cancellationToken);
+
+        public Task<byte[]?> GetRangeAsync(string name, long offset, int length, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref RangedReads);
+            return inner.GetRangeAsync(name, offset, length, cancellationToken);
+        }
+
+        public Task PutAsync(string name, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) => inner.PutAsync(name, content, cancellationToken);
+
+        public Task<string?> PutAsync(string name, ReadOnlyMemory<byte> content, PutCondition condition, CancellationToken cancellationToken) =>
+            inner.PutAsync(name, content, condition, cancellationToken);
+
+        public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken) => inner.DeleteAsync(name, cancellationToken);
+
+        public IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken cancellationToken) => inner.ListAsync(prefix, cancellationToken);
+
+        public Task<IAsyncDisposable?> TryAcquireLeaseAsync(string name, TimeSpan duration, CancellationToken cancellationToken) =>
+            inner.TryAcquireLeaseAsync(name, duration, cancellationToken);
+    }
+
+    /// <summary>
+    /// An issued serial asked with a CertID hash algorithm that is not pre-signed (SHA-384 here) is unauthorized straight
+    /// from the manifest's list: no store read, so such requests cannot make the server read records. A pre-signed one is
+    /// read once, then served from the cache.
+    /// </summary>
+    [Fact]
+    public async Task A_hash_algorithm_not_presigned_is_unauthorized_without_reading_the_store()
+    {
+        var s = Create("source-algorithms");
+        await s.RefreshAsync(DateTimeOffset.UtcNow);
+        var counting = new CountingStore(s.Store);
+        var source = s.Source(counting);
+
+        for (int i = 0; i < 3; i++)
+            Assert.Equal(LookupOutcome.Unauthorized, (await source.LookupAsync(s.CertId(s.Leaves[0], CertIdHashAlgorithm.Sha384), None)).Outcome);
+        Assert.Equal(0, counting.RangedReads);
+
+        for (int i = 0; i < 3; i++)
+        {
+            var found = await source.LookupAsync(s.CertId(s.Leaves[0], CertIdHashAlgorithm.Sha256), None);
+            Assert.Equal(LookupOutcome.Found, found.Outcome);
+            Assert.Equal(CertIdHashAlgorithm.Sha256, OcspResponse.Decode(found.Response!.Der).Basic!.Responses[0].CertId.HashAlgorithm);
+        }
+        Assert.Equal(3, counting.RangedReads); // header tag + length, header, record; then the cache
     }
 }
