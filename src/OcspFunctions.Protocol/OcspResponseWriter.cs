@@ -99,11 +99,17 @@ public sealed class OcspResponseWriter
     {
         byte[] tbs = EncodeResponseData(responses, producedAt, extendedRevoke);
         byte[] signature = await Signer.SignAsync(tbs, cancellationToken).ConfigureAwait(false);
+        return StoredForm(tbs, signature);
+    }
+
+    /// <summary>BasicOCSPResponse without certs: tbsResponseData, signatureAlgorithm, signature.</summary>
+    private byte[] StoredForm(byte[] responseData, byte[] signature)
+    {
         var w = RentWriter();
         try
         {
             w.PushSequence();
-            w.WriteEncodedValue(tbs);
+            w.WriteEncodedValue(responseData);
             w.WriteEncodedValue(Signer.Algorithm.AlgorithmIdentifier);
             w.WriteBitString(signature);
             w.PopSequence();
@@ -188,27 +194,7 @@ public sealed class OcspResponseWriter
     }
 
     /// <summary>Wraps ResponseData and its signature into BasicOCSPResponse, ResponseBytes and OCSPResponse.</summary>
-    public byte[] Assemble(byte[] responseData, byte[] signature)
-    {
-        var w = new AsnWriter(AsnEncodingRules.DER, initialCapacity: responseData.Length + signature.Length + (_certs?.Length ?? 0) + 64);
-        w.PushSequence();                                  // OCSPResponse
-        w.WriteEnumeratedValue(OcspResponseStatus.Successful);
-        w.PushSequence(Ctx0);                              // responseBytes [0] EXPLICIT
-        w.PushSequence();                                  // ResponseBytes
-        w.WriteObjectIdentifier(Oids.OcspBasic);
-        w.PushOctetString();
-        w.PushSequence();                                  // BasicOCSPResponse
-        w.WriteEncodedValue(responseData);
-        w.WriteEncodedValue(Signer.Algorithm.AlgorithmIdentifier);
-        w.WriteBitString(signature);
-        if (_certs is not null) w.WriteEncodedValue(_certs);
-        w.PopSequence();
-        w.PopOctetString();
-        w.PopSequence();
-        w.PopSequence(Ctx0);
-        w.PopSequence();
-        return w.Encode();
-    }
+    public byte[] Assemble(byte[] responseData, byte[] signature) => Wrap(StoredForm(responseData, signature), CertificatesField.Span);
 
     private void WriteSingleResponse(AsnWriter w, SingleResponse single)
     {

@@ -8,7 +8,8 @@ namespace OcspFunctions.Benchmarks;
 
 /// <summary>
 /// The cost of building a signed OCSP response relative to the bare signature primitive over a buffer of the
-/// same size as the ResponseData. Ratio = BuildAndSign time / BareSign time; the target is ≤ 1.176 (≥ 85 % of the rate).
+/// same size as the ResponseData. Ratio = BuildAndSign (or BuildAndSignStoredForm, the refresh's per-response work) time /
+/// BareSign time; the target is ≤ 1.176 (≥ 85 % of the rate).
 /// </summary>
 [MemoryDiagnoser]
 public class ResponseSignBenchmark
@@ -67,6 +68,11 @@ public class ResponseSignBenchmark
         _ => throw new InvalidOperationException(),
     };
 
+    /// <summary>A complete OCSPResponse, responder certificate included (what a server sends).</summary>
     [Benchmark]
     public byte[] BuildAndSign() => _writer.WriteAsync(_responses, _producedAt).GetAwaiter().GetResult();
+
+    /// <summary>The stored form, BasicOCSPResponse without certs: what the refresh builds and stores per response.</summary>
+    [Benchmark]
+    public byte[] BuildAndSignStoredForm() => _writer.WriteStoredFormAsync(_responses, _producedAt).GetAwaiter().GetResult();
 }

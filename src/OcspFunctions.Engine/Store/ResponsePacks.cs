@@ -76,15 +76,7 @@ public static class ResponsePacks
         int position = 0;
         while (position < record.Length)
         {
-            int length;
-            try
-            {
-                AsnDecoder.ReadEncodedValue(record.AsSpan(position), AsnEncodingRules.DER, out _, out _, out length);
-            }
-            catch (AsnContentException e)
-            {
-                throw new MalformedResponseException($"stored record is not a sequence of DER responses: {e.Message}", e);
-            }
+            int length = StoredFormLength(record, position);
             var der = OcspResponseWriter.Wrap(record.AsSpan(position, length), certificatesField);
             position += length;
             var single = OcspResponse.Decode(der).Basic?.Responses.FirstOrDefault()
@@ -113,17 +105,23 @@ public static class ResponsePacks
         if (position == pack.Length) throw new MalformedResponseException("not a response pack: a header and no responses");
         while (position < pack.Length)
         {
-            int length;
-            try
-            {
-                AsnDecoder.ReadEncodedValue(pack.AsSpan(position), AsnEncodingRules.DER, out _, out _, out length);
-            }
-            catch (AsnContentException e)
-            {
-                throw new MalformedResponseException($"pack is not a sequence of DER responses at offset {position}: {e.Message}", e);
-            }
+            int length = StoredFormLength(pack, position);
             yield return (position, OcspResponseWriter.Wrap(pack.AsSpan(position, length), certificates));
             position += length;
+        }
+    }
+
+    /// <summary>The length of the DER value at <paramref name="position"/>: records and packs are stored forms back to back.</summary>
+    private static int StoredFormLength(byte[] bytes, int position)
+    {
+        try
+        {
+            AsnDecoder.ReadEncodedValue(bytes.AsSpan(position), AsnEncodingRules.DER, out _, out _, out int length);
+            return length;
+        }
+        catch (AsnContentException e)
+        {
+            throw new MalformedResponseException($"not a sequence of DER responses at offset {position}: {e.Message}", e);
         }
     }
 

@@ -636,35 +636,25 @@ public sealed class RefreshEngineTests(TestPki pki)
     }
 
     /// <summary>Rewrites a manifest right after the run has read it, as a second writer would.</summary>
-    private sealed class InterferingStore(IObjectStore inner) : IObjectStore
+    private sealed class InterferingStore(IObjectStore inner) : ForwardingStore(inner)
     {
         private bool _done;
 
-        public async Task<StoredObject?> GetAsync(string name, CancellationToken cancellationToken)
+        public override async Task<StoredObject?> GetAsync(string name, CancellationToken cancellationToken)
         {
-            var result = await inner.GetAsync(name, cancellationToken);
+            var result = await Inner.GetAsync(name, cancellationToken);
             if (!_done && name.EndsWith("manifest.json", StringComparison.Ordinal))
             {
                 _done = true;
                 await Task.Delay(20, cancellationToken); // a later modification time
-                await inner.PutAsync(name, "{\"name\":\"written by the other writer\"}"u8.ToArray(), cancellationToken);
+                await Inner.PutAsync(name, "{\"name\":\"written by the other writer\"}"u8.ToArray(), cancellationToken);
             }
             return result;
         }
-
-        public Task<byte[]?> GetRangeAsync(string name, long offset, int length, CancellationToken cancellationToken) =>
-            inner.GetRangeAsync(name, offset, length, cancellationToken);
-        public Task PutAsync(string name, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) => inner.PutAsync(name, content, cancellationToken);
-        public Task<string?> PutAsync(string name, ReadOnlyMemory<byte> content, PutCondition condition, CancellationToken cancellationToken) =>
-            inner.PutAsync(name, content, condition, cancellationToken);
-        public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken) => inner.DeleteAsync(name, cancellationToken);
-        public IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken cancellationToken) => inner.ListAsync(prefix, cancellationToken);
-        public Task<IAsyncDisposable?> TryAcquireLeaseAsync(string name, TimeSpan duration, CancellationToken cancellationToken) =>
-            inner.TryAcquireLeaseAsync(name, duration, cancellationToken);
     }
 
     /// <summary>Refuses every pack write (a full disk, a Blob error) and forwards everything else.</summary>
-    private sealed class PackRefusingStore(IObjectStore inner) : IObjectStore
+    private sealed class PackRefusingStore(IObjectStore inner) : ForwardingStore(inner)
     {
         public const string Refusal = "test store refuses pack writes";
 
@@ -672,22 +662,12 @@ public sealed class RefreshEngineTests(TestPki pki)
 
         public int Refused => _refused;
 
-        public Task PutAsync(string name, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+        public override Task PutAsync(string name, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
         {
-            if (!name.Contains("/packs/", StringComparison.Ordinal)) return inner.PutAsync(name, content, cancellationToken);
+            if (!name.Contains("/packs/", StringComparison.Ordinal)) return Inner.PutAsync(name, content, cancellationToken);
             Interlocked.Increment(ref _refused);
             throw new StoreException($"{Refusal}: {name}");
         }
-
-        public Task<StoredObject?> GetAsync(string name, CancellationToken cancellationToken) => inner.GetAsync(name, cancellationToken);
-        public Task<byte[]?> GetRangeAsync(string name, long offset, int length, CancellationToken cancellationToken) =>
-            inner.GetRangeAsync(name, offset, length, cancellationToken);
-        public Task<string?> PutAsync(string name, ReadOnlyMemory<byte> content, PutCondition condition, CancellationToken cancellationToken) =>
-            inner.PutAsync(name, content, condition, cancellationToken);
-        public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken) => inner.DeleteAsync(name, cancellationToken);
-        public IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken cancellationToken) => inner.ListAsync(prefix, cancellationToken);
-        public Task<IAsyncDisposable?> TryAcquireLeaseAsync(string name, TimeSpan duration, CancellationToken cancellationToken) =>
-            inner.TryAcquireLeaseAsync(name, duration, cancellationToken);
     }
 
     private static DateTimeOffset TimingPolicyThisUpdate(DateTimeOffset t) => TimingPolicy.ThisUpdate(t);

@@ -140,29 +140,15 @@ public sealed class ResponseSourceTests(TestPki pki)
     }
 
     /// <summary>Counts ranged reads (record and pack-header reads) on the way to a directory store.</summary>
-    private sealed class CountingStore(IObjectStore inner) : IObjectStore
+    private sealed class CountingStore(IObjectStore inner) : ForwardingStore(inner)
     {
         public int RangedReads;
 
-        public Task<StoredObject?> GetAsync(string name, CancellationToken cancellationToken) => inner.GetAsync(name, cancellationToken);
-
-        public Task<byte[]?> GetRangeAsync(string name, long offset, int length, CancellationToken cancellationToken)
+        public override Task<byte[]?> GetRangeAsync(string name, long offset, int length, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref RangedReads);
-            return inner.GetRangeAsync(name, offset, length, cancellationToken);
+            return Inner.GetRangeAsync(name, offset, length, cancellationToken);
         }
-
-        public Task PutAsync(string name, ReadOnlyMemory<byte> content, CancellationToken cancellationToken) => inner.PutAsync(name, content, cancellationToken);
-
-        public Task<string?> PutAsync(string name, ReadOnlyMemory<byte> content, PutCondition condition, CancellationToken cancellationToken) =>
-            inner.PutAsync(name, content, condition, cancellationToken);
-
-        public Task<bool> DeleteAsync(string name, CancellationToken cancellationToken) => inner.DeleteAsync(name, cancellationToken);
-
-        public IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken cancellationToken) => inner.ListAsync(prefix, cancellationToken);
-
-        public Task<IAsyncDisposable?> TryAcquireLeaseAsync(string name, TimeSpan duration, CancellationToken cancellationToken) =>
-            inner.TryAcquireLeaseAsync(name, duration, cancellationToken);
     }
 
     /// <summary>
