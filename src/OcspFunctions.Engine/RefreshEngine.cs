@@ -15,8 +15,8 @@ namespace OcspFunctions.Engine;
 /// <summary>
 /// One refresh run (the timer function's job). Per issuer: read and validate every input first — CA and
 /// responder certificates, signer, CRLs (signature, expiry, CRL number), issued serials (shrink check), local
-/// revocations — and only then sign what changed, then what is due, writing each response atomically and the
-/// index after the responses. Any failure leaves that issuer's published responses as they were.
+/// revocations — and only then sign what changed, then what is due, into packs written once each, and write the index
+/// only after the packs it refers to. Any failure leaves that issuer's published responses as they were.
 /// </summary>
 public sealed class RefreshEngine(
     OcspOptions options,
@@ -272,6 +272,20 @@ public sealed class RefreshEngine(
         result.Removed = removed.Count;
         bool indexDirty = removed.Count > 0;
 
+        // Serials whose pack is gone (deleted by hand; lost by a crash of the machine before it reached the disk) are
+        // re-signed now rather than answered internalError until they come due: thisUpdate 0 marks them due.
+        var stored = await ListPacksAsync(id, cancellationToken).ConfigureAwait(false);
+        var missing = index.Packs().Where(p => !stored.Contains(p)).ToHashSet(StringComparer.Ordinal);
+        if (missing.Count > 0)
+        {
+            var lost = index.Entries.Where(kv => missing.Contains(kv.Value.Pack)).Select(kv => kv.Key).ToList();
+            foreach (var serial in lost) index.Entries[serial] = index.Entries[serial] with { ThisUpdate = 0 };
+            indexDirty = true;
+            result.Warnings.Add($"{missing.Count} pack(s) the index refers to are missing ({string.Join(", ", missing.Take(5))}); " +
+                                $"re-signing their {lost.Count} serials");
+            logger.LogWarning("Issuer {Issuer}: {Packs} missing packs, re-signing {Serials} serials", issuer.Name, missing.Count, lost.Count);
+        }
+
         // A new signing setup (responder certificate, key, hash algorithms) re-signs everything. The old responses stay
         // valid and listed until replaced; thisUpdate 0 marks them due, so a killed run resumes instead of starting over.
         if (resignAll && index.Entries.Count > 0)
@@ -313,7 +327,7 @@ public sealed class RefreshEngine(
 
         // Packs are stored in the background while the next batch is signed; the index is written only after every
         // pack it refers to is stored, so a reader never follows the index to a pack that is not there.
-        var packs = new PackQueue(store, id, PackBytes, ResponsePacks.EncodeHeader(writer.CertificatesField.Span));
+        var packs = new PackQueue(store, id, PackBytes, ResponsePacks.EncodeHeader(writer.CertificatesField.Span), cancellationToken);
         var lastCheckpoint = Stopwatch.StartNew();
         try
         {
@@ -338,7 +352,7 @@ public sealed class RefreshEngine(
                             }
                             // Into the pack and the index as soon as signed: the responses die young (gen0), and no serial
                             // step is left between batches. The index is stored only after its packs (below).
-                            var (pack, offset, length) = packs.Append(responses, now, ct);
+                            var (pack, offset, length) = await packs.AppendAsync(responses, now).ConfigureAwait(false);
                             var entry = new IndexEntry(status.Kind,
                                 status.Kind == CertStatusKind.Revoked ? status.RevocationTime.ToUnixTimeSeconds() : -1, status.Reason,
                                 thisUpdateSeconds, nextUpdateSeconds, pack, offset, length);
@@ -362,7 +376,7 @@ public sealed class RefreshEngine(
                 {
                     // Packs, then the index, then the manifest that says how its entries were signed: a kill between any
                     // two only costs work (an unreferenced pack is retired by a later run).
-                    await packs.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    await packs.FlushAsync().ConfigureAwait(false);
                     await store.PutAsync(StoreLayout.Index(id), index.Serialize(), cancellationToken).ConfigureAwait(false);
                     manifest.SigningFingerprint = fingerprint;
                     manifest.HashAlgorithms = [.. algorithms.Select(a => a.Name())];
@@ -371,7 +385,7 @@ public sealed class RefreshEngine(
                     lastCheckpoint.Restart();
                 }
             }
-            await packs.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await packs.FlushAsync().ConfigureAwait(false);
         }
         finally
         {
@@ -386,8 +400,8 @@ public sealed class RefreshEngine(
         if (failures.Count > 20) result.Errors.Add($"… and {failures.Count - 20} more signing failures");
 
         if (indexDirty) await store.PutAsync(StoreLayout.Index(id), index.Serialize(), cancellationToken).ConfigureAwait(false);
-        await RetirePacksAsync(id, index, manifest, result, cancellationToken).ConfigureAwait(false);
 
+        // The index is stored: from here on the manifest must describe it, whatever else fails.
         // Entries not re-signed (failures) still carry the due marker, so the next run retries them.
         manifest.SigningFingerprint = fingerprint;
         manifest.HashAlgorithms = [.. algorithms.Select(a => a.Name())];
@@ -401,6 +415,19 @@ public sealed class RefreshEngine(
             : DateTimeOffset.FromUnixTimeSeconds(index.Entries.Values.Min(e => e.NextUpdate));
         manifest.NextRefreshDue = index.Entries.Count == 0 ? null : index.Entries.Min(kv => RefreshDue(kv.Key, kv.Value));
 
+        var live = index.Packs().ToHashSet(StringComparer.Ordinal);
+        manifest.Packs = live.Count;
+        try
+        {
+            await RetirePacksAsync(id, live, manifest, result, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StoreException e)
+        {
+            // Housekeeping only: what is published is complete; a later run retires and deletes what this one could not.
+            result.Warnings.Add($"could not retire unused packs: {e.Message}");
+            logger.LogWarning(e, "Issuer {Issuer}: could not retire unused packs", issuer.Name);
+        }
+
         logger.LogInformation(
             "Issuer {Issuer}: {Changed} changed, {Refreshed} refreshed, {Unchanged} unchanged, {Removed} removed, {Signed} responses signed, {Failures} failures",
             issuer.Name, result.Changed, result.Refreshed, result.Unchanged, result.Removed, result.ResponsesSigned, result.SigningFailures);
@@ -410,16 +437,12 @@ public sealed class RefreshEngine(
     /// Retires the packs the index no longer refers to (all their responses were re-signed or withdrawn, or a killed run
     /// left them) and deletes those retired for <see cref="PackRetention"/>. Called only after the index is stored.
     /// </summary>
-    private async Task RetirePacksAsync(string id, IssuerIndex index, IssuerManifest manifest, IssuerRefreshResult result, CancellationToken cancellationToken)
+    private async Task RetirePacksAsync(string id, HashSet<string> live, IssuerManifest manifest, IssuerRefreshResult result, CancellationToken cancellationToken)
     {
-        var live = index.Packs().ToHashSet(StringComparer.Ordinal);
         var now = time.GetUtcNow();
-        string prefix = StoreLayout.Packs(id);
-        var listed = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var name in store.ListAsync(prefix, cancellationToken).ConfigureAwait(false))
+        var listed = await ListPacksAsync(id, cancellationToken).ConfigureAwait(false);
+        foreach (var pack in listed)
         {
-            string pack = name[prefix.Length..];
-            listed.Add(pack);
             if (live.Contains(pack))
             {
                 manifest.RetiredPacks.Remove(pack); // referred to again (a previous index write failed after retiring it)
@@ -428,22 +451,34 @@ public sealed class RefreshEngine(
             if (!manifest.RetiredPacks.TryGetValue(pack, out var since)) manifest.RetiredPacks[pack] = now;
             else if (now - since >= PackRetention)
             {
-                await store.DeleteAsync(name, cancellationToken).ConfigureAwait(false);
+                await store.DeleteAsync(StoreLayout.Pack(id, pack), cancellationToken).ConfigureAwait(false);
                 manifest.RetiredPacks.Remove(pack);
                 result.PacksDeleted++;
             }
         }
         foreach (var gone in manifest.RetiredPacks.Keys.Where(p => !listed.Contains(p)).ToList()) manifest.RetiredPacks.Remove(gone);
-        manifest.Packs = live.Count;
+    }
+
+    /// <summary>The names of the packs stored for an issuer.</summary>
+    private async Task<HashSet<string>> ListPacksAsync(string id, CancellationToken cancellationToken)
+    {
+        string prefix = StoreLayout.Packs(id);
+        var packs = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var name in store.ListAsync(prefix, cancellationToken).ConfigureAwait(false)) packs.Add(name[prefix.Length..]);
+        return packs;
     }
 
     /// <summary>
     /// Collects signed records into packs (from the signing workers, in turn) and stores each full pack in the background,
-    /// one after another. Pack buffers are reused once stored.
+    /// one after another. At most <see cref="MaxStoring"/> full packs wait for the store: past that, signing waits (a slow or
+    /// throttled store must not grow memory). Pack buffers are reused once stored.
     /// </summary>
-    private sealed class PackQueue(IObjectStore store, string issuerId, int packBytes, byte[] header) : IAsyncDisposable
+    private sealed class PackQueue(IObjectStore store, string issuerId, int packBytes, byte[] header, CancellationToken cancellationToken)
+        : IAsyncDisposable
     {
+        private const int MaxStoring = 2;
         private readonly Lock _lock = new();
+        private readonly SemaphoreSlim _storingSlots = new(MaxStoring, MaxStoring);
         private readonly ConcurrentBag<byte[]> _buffers = [];
         private ResponsePackWriter? _current;
         private Task _storing = Task.CompletedTask;
@@ -451,17 +486,24 @@ public sealed class RefreshEngine(
 
         public int Written => _written;
 
-        public (string Pack, long Offset, int Length) Append(byte[][] responses, DateTimeOffset now, CancellationToken cancellationToken)
+        public async ValueTask<(string Pack, long Offset, int Length)> AppendAsync(byte[][] responses, DateTimeOffset now)
         {
+            ResponsePackWriter? full = null;
+            (string, long, int) location;
             lock (_lock)
             {
                 // Room for the last record past the threshold, so the buffer never grows.
                 _current ??= new ResponsePackWriter(ResponsePacks.NewName(now), _buffers.TryTake(out var buffer) ? buffer : new byte[packBytes + (64 << 10)], header);
                 var (offset, length) = _current.Append(responses);
-                string pack = _current.Name;
-                if (_current.Length >= packBytes) StoreCurrent(cancellationToken);
-                return (pack, offset, length);
+                location = (_current.Name, offset, length);
+                if (_current.Length >= packBytes)
+                {
+                    full = _current;
+                    _current = null;
+                }
             }
+            if (full is not null) await StoreAsync(full).ConfigureAwait(false);
+            return location;
         }
 
         /// <summary>A pack that failed to store fails the issuer (not one serial): surfaced after each batch and at the flush.</summary>
@@ -470,32 +512,41 @@ public sealed class RefreshEngine(
             if (_storing.IsFaulted) _storing.GetAwaiter().GetResult();
         }
 
-        /// <summary>Starts storing the current pack after those already being stored.</summary>
-        private void StoreCurrent(CancellationToken cancellationToken)
+        /// <summary>Waits for a free slot, then stores the pack in the background after those already being stored.</summary>
+        private async Task StoreAsync(ResponsePackWriter pack)
         {
-            if (_current is not { Length: > 0 }) return;
-            var pack = _current;
-            _current = null;
-            var previous = _storing;
-            _storing = Task.Run(async () =>
+            await _storingSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            lock (_lock)
             {
-                await previous.ConfigureAwait(false);
-                await store.PutAsync(StoreLayout.Pack(issuerId, pack.Name), pack.Content, cancellationToken).ConfigureAwait(false);
-                _buffers.Add(pack.Buffer);
-                Interlocked.Increment(ref _written);
-            }, cancellationToken);
+                var previous = _storing;
+                _storing = Task.Run(async () =>
+                {
+                    try
+                    {
+                        await previous.ConfigureAwait(false);
+                        await store.PutAsync(StoreLayout.Pack(issuerId, pack.Name), pack.Content, cancellationToken).ConfigureAwait(false);
+                        _buffers.Add(pack.Buffer);
+                        Interlocked.Increment(ref _written);
+                    }
+                    finally
+                    {
+                        _storingSlots.Release();
+                    }
+                }, CancellationToken.None);
+            }
         }
 
         /// <summary>Stores the partly filled pack too and waits until every pack is stored (no appends meanwhile).</summary>
-        public async Task FlushAsync(CancellationToken cancellationToken)
+        public async Task FlushAsync()
         {
-            Task storing;
+            ResponsePackWriter? partial;
             lock (_lock)
             {
-                StoreCurrent(cancellationToken);
-                storing = _storing;
+                partial = _current is { Length: > 0 } ? _current : null;
+                _current = null;
             }
-            await storing.ConfigureAwait(false);
+            if (partial is not null) await StoreAsync(partial).ConfigureAwait(false);
+            await _storing.ConfigureAwait(false);
         }
 
         /// <summary>Waits for a store still running when the run fails; its failure was reported (or another one is on its way).</summary>

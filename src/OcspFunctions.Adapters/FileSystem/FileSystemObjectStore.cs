@@ -6,8 +6,8 @@ using OcspFunctions.Engine.Store;
 namespace OcspFunctions.Adapters.FileSystem;
 
 /// <summary>
-/// The embedded store: a directory. Writes go to a temporary file in the same directory and are renamed over the
-/// target (atomic on POSIX and NTFS), so a reader or a killed run never sees half a response. The lease is an
+/// The embedded store: a directory. Writes go to a temporary file in the same directory, flushed to disk, and are
+/// renamed over the target (atomic on POSIX and NTFS), so a reader or a killed run never sees half an object. The lease is an
 /// exclusive OS file lock, released by the OS if the process dies.
 /// </summary>
 public sealed class FileSystemObjectStore : IObjectStore
@@ -148,6 +148,9 @@ public sealed class FileSystemObjectStore : IObjectStore
         }
         using var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
         RandomAccess.Write(handle, content, 0);
+        // On disk before the rename makes it visible: after a power loss the name holds these bytes or the old ones,
+        // never an empty file (the refresh writes a few large objects per run, so this costs little).
+        RandomAccess.FlushToDisk(handle);
     }
 
     /// <summary>A unique temporary name next to <paramref name="path"/>: a random per-store prefix and a counter (no syscall per name).</summary>

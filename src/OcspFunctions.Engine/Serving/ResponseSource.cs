@@ -79,7 +79,7 @@ public sealed class StoreResponseSource : IResponseSource
         public volatile IssuerManifest? Manifest;
         public string? ManifestETag;
         public DateTimeOffset CheckedAt = DateTimeOffset.MinValue;
-        /// <summary>Certificates from pack headers, by pack; started afresh with each index so retired packs drop out.</summary>
+        /// <summary>Certificates from pack headers, by pack; pruned to the packs of each newly loaded index.</summary>
         public volatile ConcurrentDictionary<string, byte[]> PackHeaders = new(StringComparer.Ordinal);
         public readonly SemaphoreSlim Reload = new(1, 1);
     }
@@ -216,8 +216,11 @@ public sealed class StoreResponseSource : IResponseSource
                 {
                     // The refresh writes the index before the manifest, so a new manifest means a complete index.
                     var index = await _store.GetAsync(StoreLayout.Index(id), cancellationToken).ConfigureAwait(false);
-                    state.Index = index is null ? new IssuerIndex() : IssuerIndex.Parse(index.Content, StoreLayout.Index(id));
-                    state.PackHeaders = new ConcurrentDictionary<string, byte[]>(StringComparer.Ordinal);
+                    var loaded = index is null ? new IssuerIndex() : IssuerIndex.Parse(index.Content, StoreLayout.Index(id));
+                    // Keep the headers of packs the new index still refers to (most of them after an incremental run).
+                    var live = loaded.Packs().ToHashSet(StringComparer.Ordinal);
+                    state.PackHeaders = new ConcurrentDictionary<string, byte[]>(state.PackHeaders.Where(h => live.Contains(h.Key)), StringComparer.Ordinal);
+                    state.Index = loaded;
                     state.Manifest = IssuerManifest.Parse(manifest.Content, StoreLayout.Manifest(id));
                     state.ManifestETag = manifest.ETag;
                     _logger.LogInformation("Loaded index of issuer {IssuerId}: {Count} serials", id, state.Index.Entries.Count);

@@ -74,10 +74,9 @@ public static partial class IssuedSerialsParser
         for (int c = 0; c < chunkCount; c++)
         {
             if (errors[c] is not var (line, message)) continue;
-            // A chunk starts after a '\n', which the enumeration counts as one more (empty) line.
-            int linesBefore = -1;
-            if (starts[c] == 0) linesBefore = 0;
-            else foreach (var _ in text.AsSpan(0, starts[c]).EnumerateLines()) linesBefore++;
+            // Every chunk after the first starts right after a '\n': the lines before it are the lines it ends.
+            int linesBefore = 0;
+            foreach (var _ in Lines(text.AsSpan(0, starts[c]))) linesBefore++;
             throw SourceSupport.LineError(sourceName, linesBefore + line, message);
         }
         var result = new IssuedSerials();
@@ -89,13 +88,47 @@ public static partial class IssuedSerialsParser
 
     private const int ParallelChunkChars = 1 << 20;
 
+    /// <summary>
+    /// Lines ended by "\r\n", "\n" or "\r", as <see cref="TextReader.ReadLine"/> splits them (unlike
+    /// <see cref="MemoryExtensions.EnumerateLines(ReadOnlySpan{char})"/>, which also ends a line at U+2028, U+0085 or a form
+    /// feed: a comment holding one must not turn its rest into a serial). A trailing line end starts no further line.
+    /// </summary>
+    private static LineSplitter Lines(ReadOnlySpan<char> text) => new(text);
+
+    private ref struct LineSplitter(ReadOnlySpan<char> text)
+    {
+        private ReadOnlySpan<char> _rest = text;
+        private bool _done = text.IsEmpty;
+
+        public ReadOnlySpan<char> Current { get; private set; }
+
+        public readonly LineSplitter GetEnumerator() => this;
+
+        public bool MoveNext()
+        {
+            if (_done) return false;
+            int end = _rest.IndexOfAny('\r', '\n');
+            if (end < 0)
+            {
+                Current = _rest;
+                _done = true;
+                return true;
+            }
+            Current = _rest[..end];
+            int next = end + (_rest[end] == '\r' && end + 1 < _rest.Length && _rest[end + 1] == '\n' ? 2 : 1);
+            _rest = _rest[next..];
+            _done = _rest.IsEmpty;
+            return true;
+        }
+    }
+
     /// <summary>Serials of one chunk of text lines, or the first bad line (numbered from 1 in the chunk).</summary>
     private static (List<(SerialNumber, DateTimeOffset?)>, (int, string)?) ParseTextChunk(ReadOnlySpan<char> text)
     {
         var serials = new List<(SerialNumber, DateTimeOffset?)>(text.Count('\n') + 1);
         int lineNumber = 0;
         // Spans, not strings: a million lines would otherwise make millions of strings.
-        foreach (var line in text.EnumerateLines())
+        foreach (var line in Lines(text))
         {
             lineNumber++;
             int hash = line.IndexOf('#');

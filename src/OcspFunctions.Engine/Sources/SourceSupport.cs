@@ -61,11 +61,14 @@ internal static partial class SourceSupport
         value = default;
         // The common form by hand first: a million-line list spent most of its parse time in the general parser.
         if (text.Length == 20 && text[4] == '-' && text[7] == '-' && text[10] == 'T' && text[13] == ':' && text[16] == ':' && text[19] == 'Z')
-            return TryDigits(text[..4], out int year) & TryDigits(text[5..7], out int month) & TryDigits(text[8..10], out int day)
-                   & TryDigits(text[11..13], out int hour) & TryDigits(text[14..16], out int minute) & TryDigits(text[17..19], out int second)
-                   && year >= 1 && month is >= 1 and <= 12 && day >= 1 && day <= DateTime.DaysInMonth(year, month)
-                   && hour < 24 && minute < 60 && second < 60
-                   && (value = new DateTimeOffset(year, month, day, hour, minute, second, TimeSpan.Zero)) != default;
+        {
+            if (!TryDigits(text[..4], out int year) || !TryDigits(text[5..7], out int month) || !TryDigits(text[8..10], out int day)
+                || !TryDigits(text[11..13], out int hour) || !TryDigits(text[14..16], out int minute) || !TryDigits(text[17..19], out int second)
+                || year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59)
+                return false;
+            value = new DateTimeOffset(year, month, day, hour, minute, second, TimeSpan.Zero);
+            return true;
+        }
         if (!Iso8601().IsMatch(text)) return false;
         if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed)) return false;
         value = parsed.ToUniversalTime();

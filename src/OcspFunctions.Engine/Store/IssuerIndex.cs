@@ -6,8 +6,8 @@ namespace OcspFunctions.Engine.Store;
 
 /// <summary>
 /// What the store holds for one serial: the status signed, the response times (Unix seconds), and where its responses
-/// are: <paramref name="Length"/> bytes at <paramref name="Offset"/> of pack <paramref name="Pack"/>, one DER OCSPResponse per
-/// pre-signed CertID hash algorithm.
+/// are: <paramref name="Length"/> bytes at <paramref name="Offset"/> of pack <paramref name="Pack"/>, one stored response
+/// (BasicOCSPResponse without certs, <see cref="ResponsePacks"/>) per pre-signed CertID hash algorithm.
 /// </summary>
 public readonly record struct IndexEntry(CertStatusKind Status, long RevocationTime, RevocationReason? Reason, long ThisUpdate, long NextUpdate,
     string Pack, long Offset, int Length)
@@ -154,6 +154,9 @@ public sealed class IssuerIndex
                     throw new StoreException($"{source} line {lineNumber}: bad pack line");
                 continue;
             }
+            if (line.Count((byte)'\t') == 5)
+                throw new StoreException($"{source} line {lineNumber}: an index from before response packs (one file per response); " +
+                                         "delete it and the store's responses/ folder, then run refresh to re-sign every serial");
             var serialField = NextField(ref rest, source, lineNumber);
             var statusField = NextField(ref rest, source, lineNumber);
             long revocation = ParseLong(NextField(ref rest, source, lineNumber), source, lineNumber);

@@ -16,7 +16,7 @@ public sealed record StoredResponse(byte[] Der, SingleResponse Single);
 /// </code>
 /// The issuer index holds each serial's record: pack, offset, length. A reader makes the OCSPResponse with
 /// <see cref="OcspResponseWriter.Wrap"/> (the signature covers only ResponseData, so the certificates can be put back).
-/// One object per refresh batch instead of one per response keeps the store's cost per response (a file create and
+/// One object per 16 MiB of responses instead of one per response keeps the store's cost per response (a file create and
 /// rename, a Blob PUT) out of the signing rate, and keeping the responder certificate once per pack instead of in every
 /// response stores about a third of the bytes; a reader still needs one ranged read per record (and one per pack header).
 /// </summary>

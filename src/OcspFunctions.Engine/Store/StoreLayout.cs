@@ -5,7 +5,7 @@ namespace OcspFunctions.Engine.Store;
 /// <code>
 /// issuers/{issuer id}/manifest.json      last run, CRL numbers, counts, errors, retired packs
 /// issuers/{issuer id}/index.tsv          one line per serial: status, times, and where its responses are
-/// issuers/{issuer id}/packs/{pack}       DER OCSPResponses back to back, written once, never modified
+/// issuers/{issuer id}/packs/{pack}       responses in their stored form (<see cref="ResponsePacks"/>), written once
 /// issuers/{issuer id}/sources/{hash}     cached copy of a remote (http, Blob) source
 /// locks/refresh                          the refresh lease
 /// </code>

@@ -64,6 +64,43 @@ public class IssuedSerialsParserTests
         Assert.StartsWith("serials.txt line 10: ", Assert.Throws<SourceException>(() => Text(string.Join(newline, twice))).Message);
     }
 
+    /// <summary>Lines end at \r\n, \n or \r only (as TextReader.ReadLine): a U+2028 or form feed inside a comment does not start a serial.</summary>
+    [Fact]
+    public void Text_LinesEndOnlyAtCarriageReturnOrLineFeed()
+    {
+        var result = Text("01 # note\u2028 02\r03 # \f 04\r\n05 # \u0085 06\n");
+        Assert.Equal([S("01"), S("03"), S("05")], result.Serials.Keys);
+        var e = Assert.Throws<SourceException>(() => Text("07\n08\u2028 09\n")); // U+2028 is not a line end, nor part of a serial
+        Assert.StartsWith("serials.txt line 2: ", e.Message);
+    }
+
+    /// <summary>The hand-parsed yyyy-MM-ddTHH:mm:ssZ form accepts and refuses what the general ISO 8601 path does.</summary>
+    [Theory]
+    [InlineData("0001-01-01T00:00:00Z", true)]
+    [InlineData("9999-12-31T23:59:59Z", true)]
+    [InlineData("2028-02-29T12:00:00Z", true)]
+    [InlineData("2027-02-29T12:00:00Z", false)]
+    [InlineData("2027-13-01T00:00:00Z", false)]
+    [InlineData("2027-01-01T24:00:00Z", false)]
+    [InlineData("2027-01-01T23:60:00Z", false)]
+    [InlineData("2027-01-01T23:59:60Z", false)]
+    [InlineData("2027-01-01T2a:00:00Z", false)]
+    [InlineData("2027-01-01T+1:00:00Z", false)]
+    [InlineData("0000-01-01T00:00:00Z", false)]
+    public void Text_ExpiryFastPathMatchesTheGeneralParser(string expiry, bool valid)
+    {
+        if (valid)
+        {
+            var parsed = Assert.Single(Text($"0A,{expiry}\n").Serials).Value;
+            Assert.Equal(DateTimeOffset.Parse(expiry, System.Globalization.CultureInfo.InvariantCulture), parsed);
+            Assert.Equal(TimeSpan.Zero, parsed!.Value.Offset);
+        }
+        else
+        {
+            Assert.Throws<SourceException>(() => Text($"0A,{expiry}\n"));
+        }
+    }
+
     [Fact]
     public void Text_ToleratesDuplicatesAndKeepsAKnownExpiry()
     {

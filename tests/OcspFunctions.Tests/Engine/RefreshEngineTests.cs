@@ -520,6 +520,80 @@ public sealed class RefreshEngineTests(TestPki pki)
         await AssertAllServedAsync(resigned);
     }
 
+    /// <summary>
+    /// A pack the index refers to but the store no longer has (deleted by hand; lost by a machine crash) is noticed by the
+    /// next run, which re-signs just its serials, warns, and leaves every serial served again.
+    /// </summary>
+    [Fact]
+    public async Task A_missing_pack_is_noticed_and_its_serials_re_signed_by_the_next_run()
+    {
+        var s = Create("missing-pack");
+        var options = s.Options;
+        var start = DateTimeOffset.UtcNow;
+        var engine = new RefreshEngine(options, s.Store, new CompositeSourceReader([new FileSourceReader()]), new LocalKeySignerFactory(),
+            new FixedTime(start), NullLogger<RefreshEngine>.Instance) { PackBytes = 1 }; // one pack per serial
+        Assert.True((await engine.RunAsync(CancellationToken.None)).Succeeded);
+        var victim = s.Ca.Source.Leaves[1];
+        var lostPack = s.Index().Entries[SerialNumber.ParseHex(victim.SerialHex)].Pack;
+        File.Delete(s.PackPath(lostPack));
+        Assert.NotNull(await s.FindAsync(s.Ca.Source.Leaves[0].SerialHex));
+        await Assert.ThrowsAsync<StoreException>(() => s.FindAsync(victim.SerialHex));
+
+        var result = Assert.Single((await s.RunAsync(start.AddMinutes(5))).Issuers);
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        Assert.Equal(0, result.Changed);
+        Assert.Equal(1, result.Refreshed);
+        Assert.Equal(2, result.ResponsesSigned);
+        Assert.Contains(result.Warnings, w => w.Contains(lostPack, StringComparison.Ordinal) && w.Contains("re-signing their 1 serials", StringComparison.Ordinal));
+        Assert.Contains(": " + (victim.IsRevoked ? "revoked" : "good"), OpenSslStatus(s, await s.ResponseFileAsync(victim.SerialHex), victim.SerialHex), StringComparison.Ordinal);
+        var index = s.Index();
+        Assert.All(index.Packs(), p => Assert.True(File.Exists(s.PackPath(p)), $"pack {p} still missing"));
+        Assert.DoesNotContain(lostPack, s.Manifest().RetiredPacks.Keys);
+    }
+
+    /// <summary>Deleting retired packs is housekeeping: when the store refuses, the run still succeeds and records a warning.</summary>
+    [Fact]
+    public async Task A_failed_pack_deletion_is_a_warning_and_the_manifest_still_describes_the_index()
+    {
+        var s = Create("retire-fail");
+        var start = DateTimeOffset.UtcNow;
+        Assert.True((await s.RunAsync(start)).Succeeded);
+        var firstPacks = s.PackNames();
+        var resigned = start.AddHours(12).AddMinutes(2);
+        Assert.True((await s.RunAsync(resigned)).Succeeded);
+        Assert.Equal(firstPacks, s.Manifest().RetiredPacks.Keys.Order(StringComparer.Ordinal));
+
+        var later = resigned + TimeSpan.FromHours(2);
+        var refusing = new DeleteRefusingStore(s.Store);
+        var engine = new RefreshEngine(s.Options, refusing, new CompositeSourceReader([new FileSourceReader()]), new LocalKeySignerFactory(),
+            new FixedTime(later), NullLogger<RefreshEngine>.Instance);
+        var result = Assert.Single((await engine.RunAsync(CancellationToken.None)).Issuers);
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        Assert.True(refusing.Refused > 0);
+        Assert.Contains(result.Warnings, w => w.StartsWith("could not retire unused packs", StringComparison.Ordinal));
+        var manifest = s.Manifest();
+        Assert.True(manifest.LastRunSucceeded);
+        Assert.Equal(later, manifest.LastSuccess);
+        Assert.Equal(s.Index().Packs().Count(), manifest.Packs);
+        Assert.All(firstPacks, p => Assert.True(File.Exists(s.PackPath(p))));
+
+        // The next run without the fault deletes them.
+        var cleanup = Assert.Single((await s.RunAsync(later.AddMinutes(5))).Issuers);
+        Assert.Equal(firstPacks.Length, cleanup.PacksDeleted);
+        Assert.Empty(s.Manifest().RetiredPacks);
+    }
+
+    private sealed class DeleteRefusingStore(IObjectStore inner) : ForwardingStore(inner)
+    {
+        public int Refused;
+
+        public override Task<bool> DeleteAsync(string name, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref Refused);
+            throw new StoreException($"test store refuses to delete {name}");
+        }
+    }
+
     /// <summary>A pack that cannot be stored fails the issuer before the index refers to it; the next run publishes.</summary>
     [Theory]
     [InlineData(false, false)] // one pack, stored at the end of the run

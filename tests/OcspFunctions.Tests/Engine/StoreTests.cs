@@ -106,7 +106,7 @@ public sealed class StoreTests : IDisposable
     [InlineData("01\tG\t-\t-\t1\t2\t0\t-\t5\n", "bad response range")]        // no offset
     [InlineData("01\tG\t-\t-\t1\t2\t0\t0\t0\n", "bad response range")]        // empty record
     [InlineData("01\tG\t-\t-\t1\t2\t0\t0\t2147483648\n", "bad response range")] // longer than a read can be
-    [InlineData("01\tG\t-\t-\t1\t2\n", "9 tab-separated fields")]               // the old per-response layout
+    [InlineData("01\tG\t-\t-\t1\t2\n", "run refresh to re-sign every serial")]    // the old per-response layout
     [InlineData("01\tG\t-\t-\t1\t2\t0\t0\n", "9 tab-separated fields")]
     [InlineData("01\tG\t-\t-\t1\t2\t0\t0\tx\n", "bad number")]
     [InlineData("!pack\t0\tq\n", "bad pack line")]                                   // pack number declared twice
