@@ -73,11 +73,6 @@ public sealed class RefreshEngineTests(TestPki pki)
         }
     }
 
-    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
-    }
-
     private Setup Create(string hint, TestCa? source = null, bool withIssuedList = true)
     {
         var ca = new CaWorkspace(pki, source ?? pki.RsaCa, hint);

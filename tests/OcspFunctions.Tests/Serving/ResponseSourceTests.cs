@@ -20,11 +20,6 @@ public sealed class ResponseSourceTests(TestPki pki)
 {
     private static readonly CancellationToken None = CancellationToken.None;
 
-    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
-    }
-
     private sealed class Setup(CaWorkspace ca, OcspOptions options)
     {
         public CaWorkspace Ca => ca;
