@@ -1,6 +1,6 @@
-# OCSP responder on Azure Functions Flex Consumption (custom handler), Key Vault Premium (HSM key), Blob storage,
-# Front Door Standard in front, Application Insights + alerts. The same resources as infra/bicep/main.bicep;
-# tests/OcspFunctions.Tests/Infra checks both.
+# OCSP responder on Azure Functions Flex Consumption (.NET isolated worker), Key Vault Premium (HSM key), Blob
+# storage, Front Door Standard in front, Application Insights + alerts. The same resources as infra/bicep (main.bicep
+# and its modules); tests/OcspFunctions.Tests/Infra checks both.
 #
 # Identity: ONE user-assigned managed identity, used everywhere — host storage (AzureWebJobsStorage__*), the Flex
 # deployment container, the responder's Blob store (Ocsp__Store__ManagedIdentityClientId), Key Vault signing
@@ -140,7 +140,7 @@ resource "azurerm_role_assignment" "app_metrics_publisher" {
 }
 
 # ---------------------------------------------------------------------------------------------------------------
-# Flex Consumption plan + function app (Linux, custom handler)
+# Flex Consumption plan + function app (Linux, .NET isolated worker: src/OcspFunctions.App, framework-dependent)
 # ---------------------------------------------------------------------------------------------------------------
 
 resource "azurerm_service_plan" "this" {
@@ -182,7 +182,7 @@ locals {
 # azurerm_function_app_flex_consumption: with storage_authentication_type = UserAssignedIdentity that resource still
 # writes an AzureWebJobsStorage connection string with an empty AccountKey into the app settings, which overrides
 # the identity-based AzureWebJobsStorage__* settings and breaks the host (terraform-provider-azurerm issues
-# #29693, #30732). azapi sends the ARM body as written: runtime "custom", deployment storage with the identity.
+# #29693, #30732). azapi sends the ARM body as written: runtime dotnet-isolated, deployment storage with the identity.
 resource "azapi_resource" "function_app" {
   type      = "Microsoft.Web/sites@2024-04-01"
   name      = local.function_app_name
@@ -223,9 +223,10 @@ resource "azapi_resource" "function_app" {
           maximumInstanceCount = var.maximum_instance_count
           instanceMemoryMB     = var.instance_memory_mb
         }
+        # The .NET the app targets (net10.0, src/Directory.Build.props); Flex Consumption offers dotnet-isolated 10.0.
         runtime = {
-          name    = "custom"
-          version = "1.0"
+          name    = "dotnet-isolated"
+          version = "10.0"
         }
       }
     }

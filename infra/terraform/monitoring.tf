@@ -68,7 +68,8 @@ resource "azurerm_monitor_metric_alert" "health" {
   }
 }
 
-# A failed RefreshTimer invocation (the handler answers non-2xx when any issuer failed).
+# A failed RefreshTimer invocation: the timer function throws when any issuer failed, and the host records the
+# invocation as failed (requests.success == false; "Executed 'Functions.RefreshTimer' (Failed, …)" in traces).
 resource "azurerm_monitor_scheduled_query_rules_alert_v2" "refresh_failed" {
   name                    = "refresh-failed-${var.base_name}-${local.suffix}"
   resource_group_name     = azurerm_resource_group.this.name

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Infrastructure checks on their own (they also run inside `bash tests/run-tests.sh`, as the Infra tests of
 # tests/OcspFunctions.Tests): installs @cdktf/hcl2json into tests/.tools when missing, converts every
-# infra/terraform/*.tf to JSON (a syntax error fails here), then runs the invariant tests for Terraform and Bicep.
-# Exits non-zero when any file does not parse or any invariant is broken.
+# infra/terraform/*.tf to JSON (a syntax error fails here), then runs the Infra tests: Terraform invariants, and Bicep
+# compiled and linted by the real compiler (restoring the test project downloads it: tests/tools/BicepCli).
+# Exits non-zero when any file does not parse or compile, a diagnostic is reported, or an invariant is broken.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

@@ -1,14 +1,18 @@
+using System.Text.Json;
 using System.Text.RegularExpressions;
 
 namespace OcspFunctions.Tests.Infra;
 
 /// <summary>
-/// What infra/bicep/main.bicep must keep true — the same list as <see cref="TerraformInvariants"/>. Bicep cannot be
-/// compiled here, so these are structural checks on <see cref="BicepTemplate"/> (declarations, bodies, properties).
+/// What infra/bicep must keep true — the same list as <see cref="TerraformInvariants"/> — checked on the ARM template
+/// the real Bicep compiler writes (<see cref="ArmTemplate"/>, modules flattened). The compiler already checks syntax,
+/// types and resource schemas, and its linter the secrets in parameters and outputs (infra/bicep/bicepconfig.json);
+/// these are the OCSP-specific choices it cannot know: HTTP without redirect, caching, least-privilege scopes, the
+/// locked-down storage, the runtime, the app settings.
 /// </summary>
 public static class BicepInvariants
 {
-    public static readonly IReadOnlyList<InfraInvariant<BicepTemplate>> All =
+    public static readonly IReadOnlyList<InfraInvariant<ArmTemplate>> All =
     [
         new("route-accepts-http", RouteAcceptsHttp),
         new("route-no-https-redirect", RouteNoHttpsRedirect),
@@ -21,7 +25,7 @@ public static class BicepInvariants
         new("role-crypto-user-on-key", RoleCryptoUserOnKey),
         new("role-blob-contributor-on-storage", RoleBlobContributorOnStorage),
         new("storage-locked-down", StorageLockedDown),
-        new("function-app-flex-custom-handler", FunctionApp),
+        new("function-app-flex-dotnet-isolated", FunctionApp),
         new("app-settings", AppSettings),
         new("no-secret-outputs", NoSecretOutputs),
         new("no-shared-keys-anywhere", NoSharedKeys),
@@ -29,308 +33,321 @@ public static class BicepInvariants
         new("alerts", Alerts),
     ];
 
-    public static IReadOnlyList<string> Check(BicepTemplate t, string invariant) =>
+    public static IReadOnlyList<string> Check(ArmTemplate t, string invariant) =>
         All.Single(i => i.Name == invariant).Check(t).ToList();
 
-    private static string? P(BicepDeclaration d, string property) => BicepTemplate.Property(d.Value, property);
-
-    private static string Unquote(string? s) => s is { Length: >= 2 } && s[0] == '\'' && s[^1] == '\'' ? s[1..^1] : s ?? "";
+    private const string Owner = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
+    private const string Contributor = "b24988ac-6180-42a0-ab88-20f7382dd24c";
 
     // ----- Front Door -------------------------------------------------------------------------------------------
 
-    private static IEnumerable<BicepDeclaration> Routes(BicepTemplate t) => t.OfType("Microsoft.Cdn/profiles/afdEndpoints/routes");
+    private static IEnumerable<ArmResource> Routes(ArmTemplate t) => t.OfType("Microsoft.Cdn/profiles/afdEndpoints/routes");
 
-    private static IEnumerable<string> RouteAcceptsHttp(BicepTemplate t)
+    private static IEnumerable<string> RouteAcceptsHttp(ArmTemplate t)
     {
         if (!Routes(t).Any()) yield return "no Microsoft.Cdn/profiles/afdEndpoints/routes resource";
         foreach (var r in Routes(t))
         {
-            var protocols = BicepTemplate.ArrayItems(P(r, "supportedProtocols")).Select(Unquote).ToList();
+            var protocols = r.Strings("properties.supportedProtocols");
             if (!protocols.Contains("Http")) yield return $"{r}: supportedProtocols [{string.Join(", ", protocols)}] lacks 'Http' (OCSP is plain HTTP)";
             if (!protocols.Contains("Https")) yield return $"{r}: supportedProtocols lacks 'Https'";
         }
     }
 
-    private static IEnumerable<string> RouteNoHttpsRedirect(BicepTemplate t)
+    private static IEnumerable<string> RouteNoHttpsRedirect(ArmTemplate t)
     {
         if (!Routes(t).Any()) yield return "no route resource";
         foreach (var r in Routes(t))
-            if (P(r, "httpsRedirect") != "'Disabled'")
-                yield return $"{r}: httpsRedirect must be 'Disabled' (is {P(r, "httpsRedirect") ?? "unset"})";
+            if (r.Literal("properties.httpsRedirect") != "Disabled")
+                yield return $"{r}: httpsRedirect must be 'Disabled' (is {r.Expand("properties.httpsRedirect") ?? "unset"})";
     }
 
-    private static IEnumerable<string> RouteCaching(BicepTemplate t)
+    private static IEnumerable<string> RouteCaching(ArmTemplate t)
     {
         if (!Routes(t).Any()) yield return "no route resource";
         foreach (var r in Routes(t))
         {
-            string? cache = P(r, "cacheConfiguration");
-            if (cache is null || !cache.StartsWith('{'))
+            if (r.At("properties.cacheConfiguration") is not { ValueKind: JsonValueKind.Object })
             {
                 yield return $"{r}: no cacheConfiguration (caching is off without it)";
                 continue;
             }
-            if (BicepTemplate.Property(cache, "queryStringCachingBehavior") != "'IgnoreQueryString'")
+            if (r.Literal("properties.cacheConfiguration.queryStringCachingBehavior") != "IgnoreQueryString")
                 yield return $"{r}: cacheConfiguration.queryStringCachingBehavior must be 'IgnoreQueryString'";
-            if (BicepTemplate.Property(cache, "isCompressionEnabled") is { } comp && comp != "false")
+            if (r.At("properties.cacheConfiguration.compressionSettings.isCompressionEnabled") is not null
+                && r.Literal("properties.cacheConfiguration.compressionSettings.isCompressionEnabled") != "false")
                 yield return $"{r}: compression must be off (DER responses, no-transform)";
         }
     }
 
-    private static IEnumerable<string> RouteMatchesAll(BicepTemplate t)
+    private static IEnumerable<string> RouteMatchesAll(ArmTemplate t)
     {
         foreach (var r in Routes(t))
-            if (!BicepTemplate.ArrayItems(P(r, "patternsToMatch")).Contains("'/*'"))
+            if (!r.Strings("properties.patternsToMatch").Contains("/*"))
                 yield return $"{r}: patternsToMatch must contain '/*'";
     }
 
-    private static IEnumerable<string> FrontDoorOrigin(BicepTemplate t)
+    private static IEnumerable<string> FrontDoorOrigin(ArmTemplate t)
     {
         var profiles = t.OfType("Microsoft.Cdn/profiles").ToList();
         if (profiles.Count == 0) yield return "no Microsoft.Cdn/profiles";
         foreach (var p in profiles)
-            if (BicepTemplate.Property(P(p, "sku") ?? "", "name") is not ("'Standard_AzureFrontDoor'" or "'Premium_AzureFrontDoor'"))
+            if (p.Literal("sku.name") is not ("Standard_AzureFrontDoor" or "Premium_AzureFrontDoor"))
                 yield return $"{p}: sku must be Standard_AzureFrontDoor";
-        var app = FunctionApp(t, out _);
+        var app = FunctionAppResource(t);
         var origins = t.OfType("Microsoft.Cdn/profiles/originGroups/origins").ToList();
         if (origins.Count == 0) yield return "no origin";
         foreach (var o in origins)
-        {
-            string expected = $"{app?.Name ?? "<function app>"}.properties.defaultHostName";
-            if (P(o, "hostName") != expected) yield return $"{o}: hostName must be {expected} (is {P(o, "hostName")})";
-            if (P(o, "originHostHeader") != expected) yield return $"{o}: originHostHeader must be {expected}";
-        }
+            foreach (var property in new[] { "hostName", "originHostHeader" })
+            {
+                string value = o.Expand($"properties.{property}") ?? "";
+                var m = Regex.Match(value, @"^reference\(resourceId\('Microsoft\.Web/sites', (.+)\), '[\w-]+'\)\.defaultHostName$");
+                if (app is null || !m.Success || m.Groups[1].Value != app.Name)
+                    yield return $"{o}: {property} must be the function app's defaultHostName (is {value})";
+            }
     }
 
-    private static IEnumerable<string> HealthProbe(BicepTemplate t)
+    private static IEnumerable<string> HealthProbe(ArmTemplate t)
     {
         var groups = t.OfType("Microsoft.Cdn/profiles/originGroups").ToList();
         if (groups.Count == 0) yield return "no origin group";
         foreach (var g in groups)
         {
-            string probe = P(g, "healthProbeSettings") ?? "";
-            if (BicepTemplate.Property(probe, "probePath") != "'/health'") yield return $"{g}: healthProbeSettings.probePath must be '/health'";
-            if (BicepTemplate.Property(probe, "probeProtocol") != "'Http'") yield return $"{g}: healthProbeSettings.probeProtocol must be 'Http'";
-            if (BicepTemplate.Property(probe, "probeRequestType") is { } rt && rt != "'GET'") yield return $"{g}: probeRequestType must be 'GET'";
+            if (g.Literal("properties.healthProbeSettings.probePath") != "/health") yield return $"{g}: healthProbeSettings.probePath must be '/health'";
+            if (g.Literal("properties.healthProbeSettings.probeProtocol") != "Http") yield return $"{g}: healthProbeSettings.probeProtocol must be 'Http'";
+            if (g.Literal("properties.healthProbeSettings.probeRequestType") is { } rt && rt != "GET") yield return $"{g}: probeRequestType must be 'GET'";
         }
     }
 
     // ----- Key Vault ----------------------------------------------------------------------------------------------
 
-    private static IEnumerable<string> KeyType(BicepTemplate t)
+    private static IEnumerable<string> KeyType(ArmTemplate t)
     {
-        var param = t.Param("responderKeyType");
+        var param = t.Parameter("responderKeyType");
         if (param is null) yield return "no param responderKeyType";
         else
         {
-            if (param.Value != "'EC-HSM'") yield return $"param responderKeyType: default is {param.Value}, expected 'EC-HSM'";
-            var allowed = param.Decorators.FirstOrDefault(d => d.StartsWith("@allowed", StringComparison.Ordinal)) ?? "";
-            var values = Regex.Matches(allowed, "'([^']*)'").Select(m => m.Groups[1].Value).Order().ToList();
-            if (!values.SequenceEqual(["EC-HSM", "RSA-HSM"])) yield return $"param responderKeyType: @allowed must be exactly EC-HSM and RSA-HSM (is {string.Join(", ", values)})";
+            if (Arm.Str(param, "defaultValue") != "EC-HSM") yield return $"param responderKeyType: default is {Arm.Prop(param, "defaultValue")}, expected 'EC-HSM'";
+            var allowed = Arm.Prop(param, "allowedValues") is { ValueKind: JsonValueKind.Array } a ? a.EnumerateArray().Select(v => v.ToString()).Order().ToList() : [];
+            if (!allowed.SequenceEqual(["EC-HSM", "RSA-HSM"])) yield return $"param responderKeyType: allowed values must be exactly EC-HSM and RSA-HSM (are {string.Join(", ", allowed)})";
         }
         var keys = t.OfType("Microsoft.KeyVault/vaults/keys").ToList();
         if (keys.Count == 0) yield return "no Microsoft.KeyVault/vaults/keys resource";
         foreach (var k in keys)
         {
-            string kty = P(k, "kty") ?? "";
-            if (kty != "responderKeyType" && kty != "'EC-HSM'" && kty != "'RSA-HSM'") yield return $"{k}: kty must be responderKeyType (EC-HSM/RSA-HSM), is {kty}";
-            if (!(P(k, "curveName") ?? "").Contains("'P-256'")) yield return $"{k}: curveName must be 'P-256' for EC-HSM";
-            if (!(P(k, "keySize") ?? "").Contains("2048")) yield return $"{k}: keySize must be 2048 for RSA-HSM";
-            var ops = BicepTemplate.ArrayItems(P(k, "keyOps")).Select(Unquote).ToList();
+            string kty = k.Expand("properties.kty") ?? "";
+            if (kty != "parameters('responderKeyType')" && kty != "'EC-HSM'" && kty != "'RSA-HSM'") yield return $"{k}: kty must be the responderKeyType parameter (EC-HSM/RSA-HSM), is {kty}";
+            if (!(k.Expand("properties.curveName") ?? "").Contains("'P-256'", StringComparison.Ordinal)) yield return $"{k}: curveName must be 'P-256' for EC-HSM";
+            if (!(k.Expand("properties.keySize") ?? "").Contains("2048", StringComparison.Ordinal)) yield return $"{k}: keySize must be 2048 for RSA-HSM";
+            var ops = k.Strings("properties.keyOps");
             if (!ops.Contains("sign")) yield return $"{k}: keyOps [{string.Join(", ", ops)}] lacks 'sign'";
             foreach (var op in ops.Except(["sign", "verify"])) yield return $"{k}: keyOps contains {op}; a signing key needs only sign/verify";
-            if (P(k, "exportable") != "false") yield return $"{k}: attributes.exportable must be false";
+            if (k.Literal("properties.attributes.exportable") != "false") yield return $"{k}: attributes.exportable must be false";
         }
     }
 
-    private static IEnumerable<string> KeyVault(BicepTemplate t)
+    private static IEnumerable<string> KeyVault(ArmTemplate t)
     {
         var vaults = t.OfType("Microsoft.KeyVault/vaults").ToList();
         if (vaults.Count == 0) yield return "no Microsoft.KeyVault/vaults";
         foreach (var v in vaults)
         {
-            if (BicepTemplate.Property(P(v, "sku") ?? "", "name") != "'premium'") yield return $"{v}: sku.name must be 'premium' (HSM-backed keys)";
-            if (P(v, "enableRbacAuthorization") != "true") yield return $"{v}: enableRbacAuthorization must be true";
-            if (P(v, "enablePurgeProtection") != "true") yield return $"{v}: enablePurgeProtection must be true";
-            if (P(v, "enableSoftDelete") != "true") yield return $"{v}: enableSoftDelete must be true";
-            if (P(v, "accessPolicies") is not null) yield return $"{v}: access policies are not used with RBAC";
+            if (v.Literal("properties.sku.name") != "premium") yield return $"{v}: sku.name must be 'premium' (HSM-backed keys)";
+            if (v.Literal("properties.enableRbacAuthorization") != "true") yield return $"{v}: enableRbacAuthorization must be true";
+            if (v.Literal("properties.enablePurgeProtection") != "true") yield return $"{v}: enablePurgeProtection must be true";
+            if (v.Literal("properties.enableSoftDelete") != "true") yield return $"{v}: enableSoftDelete must be true";
+            if (v.At("properties.accessPolicies") is not null) yield return $"{v}: access policies are not used with RBAC";
         }
     }
 
     // ----- Role assignments ---------------------------------------------------------------------------------------
 
-    /// <summary>The function app resource and the user-assigned identity symbol it runs as.</summary>
-    private static BicepDeclaration? FunctionApp(BicepTemplate t, out string? identity)
+    private static ArmResource? FunctionAppResource(ArmTemplate t) =>
+        t.OfType("Microsoft.Web/sites").FirstOrDefault(s => (s.Literal("kind") ?? "").Contains("functionapp", StringComparison.Ordinal));
+
+    /// <summary>The resource id expression of the user-assigned identity the function app runs as (declared in the template).</summary>
+    private static string? AppIdentityId(ArmTemplate t)
     {
-        identity = null;
-        var app = t.OfType("Microsoft.Web/sites").FirstOrDefault(s => (P(s, "kind") ?? "").Contains("functionapp"));
-        if (app is not null && Regex.Match(P(app, "identity") ?? "", @"'\$\{(\w+)\.id\}'\s*:") is { Success: true } m
-            && t.Resource(m.Groups[1].Value)?.Type.StartsWith("Microsoft.ManagedIdentity/userAssignedIdentities@", StringComparison.OrdinalIgnoreCase) == true)
-            identity = m.Groups[1].Value;
-        return app;
+        if (FunctionAppResource(t) is not { } app || app.At("identity.userAssignedIdentities") is not { ValueKind: JsonValueKind.Object } ids) return null;
+        var keys = ids.EnumerateObject().Select(p => t.Expand(p.Name, app.Scope)).ToList();
+        foreach (var identity in t.OfType("Microsoft.ManagedIdentity/userAssignedIdentities"))
+        {
+            string id = $"resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', {identity.Name})";
+            if (keys.Count == 1 && keys[0].Contains(id, StringComparison.Ordinal)) return id;
+        }
+        return null;
     }
 
-    /// <summary>Unconditional role assignments for the app's identity with the role GUID (literal, or through a var).</summary>
-    private static List<(BicepDeclaration Assignment, BicepDeclaration? Scope)> AppAssignments(BicepTemplate t, string roleGuid)
+    /// <summary>Unconditional role assignments with the role GUID whose principal is the app's identity, with their scope.</summary>
+    private static List<(ArmResource Assignment, string Scope)> AppAssignments(ArmTemplate t, string roleGuid)
     {
-        FunctionApp(t, out var identity);
-        var result = new List<(BicepDeclaration, BicepDeclaration?)>();
+        string? identity = AppIdentityId(t);
+        var result = new List<(ArmResource, string)>();
         foreach (var a in t.OfType("Microsoft.Authorization/roleAssignments"))
         {
-            if (a.Condition is not null || identity is null || P(a, "principalId") != $"{identity}.properties.principalId") continue;
-            string roleExpr = P(a, "roleDefinitionId") ?? "";
-            string resolved = Regex.Replace(roleExpr, @"\b(\w+)\)\s*$", m => t.Var(m.Groups[1].Value)?.Value + ")");
-            if (!resolved.Contains(roleGuid, StringComparison.OrdinalIgnoreCase)) continue;
-            result.Add((a, P(a, "scope") is { } scope ? t.Resource(scope) : null));
+            if (a.Conditional || identity is null) continue;
+            string principal = a.Expand("properties.principalId") ?? "";
+            if (!Regex.IsMatch(principal, $@"^reference\({Regex.Escape(identity)}, '[\w-]+'\)\.principalId$")) continue;
+            if (!(a.Expand("properties.roleDefinitionId") ?? "").Contains(roleGuid, StringComparison.OrdinalIgnoreCase)) continue;
+            result.Add((a, a.Expand("scope") ?? "<none: the resource group>"));
         }
         return result;
     }
 
-    private static IEnumerable<string> RoleCryptoUserOnKey(BicepTemplate t)
+    private static bool ScopedTo(string scope, params string[] types) =>
+        types.Any(type => scope.StartsWith($"resourceId('{type}', ", StringComparison.OrdinalIgnoreCase));
+
+    private static IEnumerable<string> RoleCryptoUserOnKey(ArmTemplate t)
     {
-        FunctionApp(t, out var identity);
-        if (identity is null) yield return "the function app must run as a user-assigned identity declared in the template";
-        if (!t.Text.Contains(TerraformInvariants.KeyVaultCryptoUser, StringComparison.OrdinalIgnoreCase))
-            yield return $"the Key Vault Crypto User role GUID {TerraformInvariants.KeyVaultCryptoUser} is not in the template";
+        if (AppIdentityId(t) is null) yield return "the function app must run as a user-assigned identity declared in the template";
         var assignments = AppAssignments(t, TerraformInvariants.KeyVaultCryptoUser);
         if (assignments.Count == 0) yield return "no unconditional Key Vault Crypto User assignment for the app's identity";
-        else if (!assignments.Any(a => a.Scope?.Type.StartsWith("Microsoft.KeyVault/vaults/keys@", StringComparison.OrdinalIgnoreCase) == true))
-            yield return "Key Vault Crypto User must be scoped to the key (scope: a Microsoft.KeyVault/vaults/keys resource), is scoped to "
-                         + string.Join(", ", assignments.Select(a => a.Scope?.Name ?? "<none>"));
+        else if (!assignments.Any(a => ScopedTo(a.Scope, "Microsoft.KeyVault/vaults/keys")))
+            yield return "Key Vault Crypto User must be scoped to the key (a Microsoft.KeyVault/vaults/keys resource), is scoped to "
+                         + string.Join(", ", assignments.Select(a => a.Scope));
     }
 
-    private static IEnumerable<string> RoleBlobContributorOnStorage(BicepTemplate t)
+    private static IEnumerable<string> RoleBlobContributorOnStorage(ArmTemplate t)
     {
-        if (!t.Text.Contains(TerraformInvariants.StorageBlobDataContributor, StringComparison.OrdinalIgnoreCase))
-            yield return $"the Storage Blob Data Contributor role GUID {TerraformInvariants.StorageBlobDataContributor} is not in the template";
         var assignments = AppAssignments(t, TerraformInvariants.StorageBlobDataContributor);
         if (assignments.Count == 0) yield return "no unconditional Storage Blob Data Contributor assignment for the app's identity";
-        else if (!assignments.Any(a => a.Scope?.Type.Split('@')[0] is "Microsoft.Storage/storageAccounts" or "Microsoft.Storage/storageAccounts/blobServices/containers"))
+        else if (!assignments.Any(a => ScopedTo(a.Scope, "Microsoft.Storage/storageAccounts", "Microsoft.Storage/storageAccounts/blobServices/containers")))
             yield return "Storage Blob Data Contributor must be scoped to the storage account or a container, is scoped to "
-                         + string.Join(", ", assignments.Select(a => a.Scope?.Name ?? "<none: the resource group>"));
+                         + string.Join(", ", assignments.Select(a => a.Scope));
+        foreach (var a in t.OfType("Microsoft.Authorization/roleAssignments"))
+        {
+            if (a.At("scope") is null) yield return $"{a}: no role assignments at resource-group scope (no 'scope')";
+            string role = a.Expand("properties.roleDefinitionId") ?? "";
+            if (role.Contains(Owner, StringComparison.OrdinalIgnoreCase) || role.Contains(Contributor, StringComparison.OrdinalIgnoreCase))
+                yield return $"{a}: no Owner/Contributor role assignments";
+        }
     }
 
     // ----- Storage ------------------------------------------------------------------------------------------------
 
-    private static IEnumerable<string> StorageLockedDown(BicepTemplate t)
+    private static IEnumerable<string> StorageLockedDown(ArmTemplate t)
     {
         var accounts = t.OfType("Microsoft.Storage/storageAccounts").ToList();
         if (accounts.Count == 0) yield return "no storage account";
         foreach (var a in accounts)
         {
-            if (P(a, "allowSharedKeyAccess") != "false") yield return $"{a}: allowSharedKeyAccess must be false";
-            if (P(a, "minimumTlsVersion") != "'TLS1_2'") yield return $"{a}: minimumTlsVersion must be 'TLS1_2'";
-            if (P(a, "allowBlobPublicAccess") != "false") yield return $"{a}: allowBlobPublicAccess must be false";
+            if (a.Literal("properties.allowSharedKeyAccess") != "false") yield return $"{a}: allowSharedKeyAccess must be false";
+            if (a.Literal("properties.minimumTlsVersion") != "TLS1_2") yield return $"{a}: minimumTlsVersion must be 'TLS1_2'";
+            if (a.Literal("properties.allowBlobPublicAccess") != "false") yield return $"{a}: allowBlobPublicAccess must be false";
+            if (a.Literal("properties.supportsHttpsTrafficOnly") != "true") yield return $"{a}: supportsHttpsTrafficOnly must be true";
         }
         var containers = t.OfType("Microsoft.Storage/storageAccounts/blobServices/containers").ToList();
-        string Name(BicepDeclaration c) => P(c, "name") is { } n && t.Var(n) is { } v ? Unquote(v.Value) : Unquote(P(c, "name"));
-        var names = containers.Select(Name).ToList();
+        // The name is format('{0}/{1}/{2}', account, 'default', container): its last argument.
+        var names = containers.Select(c => ArmTemplate.Unquote(ArmTemplate.CallArguments(c.Name).LastOrDefault()) ?? c.Name).ToList();
         foreach (var required in new[] { "ocsp", "pki" })
             if (!names.Contains(required)) yield return $"no '{required}' container (have {string.Join(", ", names)})";
         if (containers.Count < 3) yield return "expected the ocsp, pki and Flex deployment containers";
         foreach (var c in containers)
-            if (P(c, "publicAccess") != "'None'") yield return $"{c}: publicAccess must be 'None'";
+            if (c.Literal("properties.publicAccess") != "None") yield return $"{c}: publicAccess must be 'None'";
     }
 
     // ----- Function app -------------------------------------------------------------------------------------------
 
-    private static IEnumerable<string> FunctionApp(BicepTemplate t)
+    private static IEnumerable<string> FunctionApp(ArmTemplate t)
     {
         var plans = t.OfType("Microsoft.Web/serverfarms").ToList();
-        if (plans.Count == 0 || plans.Any(p => BicepTemplate.Property(P(p, "sku") ?? "", "name") != "'FC1'"
-                                              || BicepTemplate.Property(P(p, "sku") ?? "", "tier") != "'FlexConsumption'"))
+        if (plans.Count == 0 || plans.Any(p => p.Literal("sku.name") != "FC1" || p.Literal("sku.tier") != "FlexConsumption"))
             yield return "the plan must be sku FC1 / FlexConsumption";
-        var app = FunctionApp(t, out var identity);
+        var app = FunctionAppResource(t);
         if (app is null)
         {
             yield return "no Microsoft.Web/sites function app";
             yield break;
         }
-        if (P(app, "kind") != "'functionapp,linux'") yield return $"{app}: kind must be 'functionapp,linux'";
+        string? identity = AppIdentityId(t);
+        if (app.Literal("kind") != "functionapp,linux") yield return $"{app}: kind must be 'functionapp,linux'";
         if (identity is null) yield return $"{app}: identity must be the template's user-assigned identity";
-        string config = P(app, "functionAppConfig") ?? "";
-        if (BicepTemplate.Property(BicepTemplate.Property(config, "runtime") ?? "", "name") != "'custom'")
-            yield return $"{app}: functionAppConfig.runtime.name must be 'custom' (custom handler)";
-        string storage = BicepTemplate.Property(BicepTemplate.Property(config, "deployment") ?? "", "storage") ?? "";
-        if (BicepTemplate.Property(storage, "type") != "'blobContainer'") yield return $"{app}: deployment storage type must be 'blobContainer'";
-        string auth = BicepTemplate.Property(storage, "authentication") ?? "";
-        if (BicepTemplate.Property(auth, "type") != "'UserAssignedIdentity'" || BicepTemplate.Property(auth, "userAssignedIdentityResourceId") != $"{identity}.id")
+        if (app.Literal("properties.functionAppConfig.runtime.name") != "dotnet-isolated")
+            yield return $"{app}: functionAppConfig.runtime.name must be 'dotnet-isolated' (is {app.Expand("properties.functionAppConfig.runtime.name")})";
+        if (app.Literal("properties.functionAppConfig.runtime.version") != TerraformInvariants.DotnetVersion)
+            yield return $"{app}: functionAppConfig.runtime.version must be '{TerraformInvariants.DotnetVersion}', the .NET the app targets "
+                         + $"(is {app.Expand("properties.functionAppConfig.runtime.version")})";
+        const string storage = "properties.functionAppConfig.deployment.storage";
+        if (app.Literal($"{storage}.type") != "blobContainer") yield return $"{app}: deployment storage type must be 'blobContainer'";
+        if (app.Literal($"{storage}.authentication.type") != "UserAssignedIdentity" || app.Expand($"{storage}.authentication.userAssignedIdentityResourceId") != identity)
             yield return $"{app}: deployment storage must authenticate with the app's user-assigned identity";
-        if (BicepTemplate.Property(config, "scaleAndConcurrency") is null) yield return $"{app}: functionAppConfig.scaleAndConcurrency missing";
+        if (app.At("properties.functionAppConfig.scaleAndConcurrency") is null) yield return $"{app}: functionAppConfig.scaleAndConcurrency missing";
     }
 
-    /// <summary>App setting names: the keys of the first object of the sites/config 'appsettings' resource.</summary>
-    public static IReadOnlyList<string> AppSettingNames(BicepTemplate t)
+    /// <summary>App setting names: the keys of the sites/config 'appsettings' object (union(createObject(k, v, …), extra)).</summary>
+    public static IReadOnlyList<string> AppSettingNames(ArmTemplate t)
     {
-        var config = t.OfType("Microsoft.Web/sites/config").FirstOrDefault(c => P(c, "name") == "'appsettings'");
-        string props = config is null ? "" : P(config, "properties") ?? "";
-        int open = props.IndexOf('{');
-        if (open < 0) return [];
-        string obj = props[open..(BicepTemplate.MatchClose(props, open) + 1)];
-        return Regex.Matches(obj, @"^\s*'?(\w+)'?\s*:", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToList();
+        var config = t.OfType("Microsoft.Web/sites/config").FirstOrDefault(c => c.Name.EndsWith("'appsettings')", StringComparison.Ordinal));
+        if (config?.At("properties") is not { } props) return [];
+        if (props.ValueKind == JsonValueKind.Object) return props.EnumerateObject().Select(p => p.Name).ToList();
+        string expression = props.GetString() ?? "";
+        int create = expression.IndexOf("createObject(", StringComparison.Ordinal);
+        if (create < 0) return [];
+        var args = ArmTemplate.CallArguments(expression[create..]);
+        return args.Where((_, i) => i % 2 == 0).Select(a => ArmTemplate.Unquote(a) ?? a).ToList();
     }
 
-    private static IEnumerable<string> AppSettings(BicepTemplate t)
+    private static IEnumerable<string> AppSettings(ArmTemplate t)
     {
         var names = AppSettingNames(t);
         if (names.Count == 0) yield return "no Microsoft.Web/sites/config 'appsettings' resource with settings";
         foreach (var required in TerraformInvariants.RequiredAppSettings.Except(names)) yield return $"app setting {required} is missing";
-        foreach (var forbidden in TerraformInvariants.ForbiddenAppSettings.Intersect(names)) yield return $"app setting {forbidden} must not be set";
-        if (t.Param("refreshSchedule")?.Value != "'0 */5 * * * *'") yield return "param refreshSchedule must default to '0 */5 * * * *'";
+        foreach (var forbidden in TerraformInvariants.Forbidden(names)) yield return $"app setting {forbidden} must not be set";
+        if (Arm.Str(t.Parameter("refreshSchedule"), "defaultValue") != "0 */5 * * * *") yield return "param refreshSchedule must default to '0 */5 * * * *'";
     }
 
     // ----- Outputs and secrets ------------------------------------------------------------------------------------
 
     private static readonly Regex SecretExpression = new(
-        @"\blist\w*\s*\(|\.list\w*\(|ConnectionString|InstrumentationKey|primaryKey|secondaryKey|accessKey|\bkeys\s*\[|primaryEndpoints\.\w*Key|secret",
+        @"\blist\w*\s*\(|ConnectionString|InstrumentationKey|primaryKey|secondaryKey|accessKey|\.keys\b|secret",
         RegexOptions.IgnoreCase);
 
-    private static IEnumerable<string> NoSecretOutputs(BicepTemplate t)
+    /// <summary>Beyond the linter's outputs-should-not-contain-secrets: connection strings and keys read as properties.</summary>
+    private static IEnumerable<string> NoSecretOutputs(ArmTemplate t)
     {
-        foreach (var o in t.Outputs)
+        foreach (var (name, output, scope) in t.AllOutputs())
         {
-            if (o.Decorators.Any(d => d.StartsWith("@secure", StringComparison.Ordinal))) yield return $"{o}: @secure() outputs are not allowed";
-            if (SecretExpression.Match(o.Value) is { Success: true } m) yield return $"{o}: the value uses {m.Value} (no secrets in outputs)";
-            if (Regex.IsMatch(o.Value, @"\bappSettings\b|\.properties\.siteConfig")) yield return $"{o}: exposes the app settings";
+            if (Arm.Str(output, "type") is { } type && type.StartsWith("secure", StringComparison.OrdinalIgnoreCase))
+                yield return $"output {name} ({scope}): secure outputs are not allowed";
+            string value = Arm.Prop(output, "value") is { } v ? t.Expand(v, scope) : "";
+            if (SecretExpression.Match(value) is { Success: true } m) yield return $"output {name} ({scope}): the value uses {m.Value} (no secrets in outputs)";
+            if (Regex.IsMatch(value, @"'Microsoft\.Web/sites/config'|\.siteConfig\b")) yield return $"output {name} ({scope}): exposes the app settings";
         }
     }
 
-    private static IEnumerable<string> NoSharedKeys(BicepTemplate t)
+    private static IEnumerable<string> NoSharedKeys(ArmTemplate t)
     {
-        if (Regex.IsMatch(t.Text, @"\blistKeys\s*\(|\.listKeys\(|listConnectionStrings|AccountKey=", RegexOptions.IgnoreCase))
+        if (Regex.IsMatch(t.RawText, @"\blistKeys\s*\(|listConnectionStrings|listAccountSas|listServiceSas|AccountKey=", RegexOptions.IgnoreCase))
             yield return "the template reads storage keys or builds a shared-key connection string; storage access is by managed identity only";
     }
 
-    private static IEnumerable<string> RequiredOutputs(BicepTemplate t)
+    private static IEnumerable<string> RequiredOutputs(ArmTemplate t)
     {
-        var url = t.Outputs.FirstOrDefault(o => o.Name == "ocspUrl");
-        if (url is null) yield return "no output ocspUrl";
-        else
-        {
-            string value = t.Var(url.Value)?.Value ?? url.Value;
-            if (!value.StartsWith("'http://", StringComparison.Ordinal)) yield return $"output ocspUrl must be an http:// URL (is {value})";
-        }
-        var key = t.Outputs.FirstOrDefault(o => o.Name == "keyVaultKeyId");
-        if (key is null || !Regex.IsMatch(key.Value, @"^\w+\.properties\.keyUri(WithVersion)?$")
-                        || t.Resource(key.Value.Split('.')[0])?.Type.StartsWith("Microsoft.KeyVault/vaults/keys@", StringComparison.OrdinalIgnoreCase) != true)
-            yield return "output keyVaultKeyId must be the responder key's properties.keyUri";
+        var outputs = Arm.Prop(t.Root.Template, "outputs");
+        string Value(string name) => Arm.Prop(Arm.Prop(outputs, name), "value") is { } v ? t.Expand(v, t.Root) : "";
+        string url = Value("ocspUrl");
+        if (url == "") yield return "no output ocspUrl";
+        else if (!url.StartsWith("format('http://", StringComparison.Ordinal) && !url.StartsWith("'http://", StringComparison.Ordinal))
+            yield return $"output ocspUrl must be an http:// URL (is {url})";
+        if (!Regex.IsMatch(Value("keyVaultKeyId"), @"^reference\(resourceId\('Microsoft\.KeyVault/vaults/keys', .+\), '[\w-]+'\)\.keyUri(WithVersion)?$"))
+            yield return $"output keyVaultKeyId must be the responder key's keyUri (is {Value("keyVaultKeyId")})";
     }
 
-    private static IEnumerable<string> Alerts(BicepTemplate t)
+    private static IEnumerable<string> Alerts(ArmTemplate t)
     {
         var tests = t.OfType("Microsoft.Insights/webtests").ToList();
         if (tests.Count == 0) yield return "no Microsoft.Insights/webtests";
         foreach (var w in tests)
         {
-            if (P(w, "kind") != "'standard'") yield return $"{w}: kind must be 'standard'";
-            string url = BicepTemplate.Property(P(w, "Request") ?? "", "RequestUrl") ?? "";
-            string resolved = t.Var(url)?.Value ?? url;
-            if (!resolved.Contains("/health'", StringComparison.Ordinal)) yield return $"{w}: the request must be /health (is {resolved})";
+            if (w.Literal("kind") != "standard") yield return $"{w}: kind must be 'standard'";
+            string url = w.Expand("properties.Request.RequestUrl") ?? "";
+            if (!Regex.IsMatch(url, @"^format\('http://\{0\}/health'|^'http://[^']+/health'$")) yield return $"{w}: the request must be http://…/health (is {url})";
         }
-        if (!t.OfType("Microsoft.Insights/metricAlerts").Any(a => (P(a, "criteria") ?? "").Contains("WebtestLocationAvailabilityCriteria")
-                                                                 && tests.Any(w => (P(a, "webTestId") ?? "") == $"{w.Name}.id")))
+        var testIds = tests.Select(w => $"resourceId('Microsoft.Insights/webtests', {w.Name})").ToHashSet();
+        if (!t.OfType("Microsoft.Insights/metricAlerts").Any(a => Arm.Str(a.At("properties.criteria"), "odata.type") == "Microsoft.Azure.Monitor.WebtestLocationAvailabilityCriteria"
+                                                                  && testIds.Contains(a.Expand("properties.criteria.webTestId") ?? "")))
             yield return "no metric alert on the /health web test";
-        if (!t.OfType("Microsoft.Insights/scheduledQueryRules").Any(a => (P(a, "criteria") ?? "").Contains("RefreshTimer")))
+        if (!t.OfType("Microsoft.Insights/scheduledQueryRules").Any(a => (a.At("properties.criteria")?.GetRawText() ?? "").Contains("RefreshTimer", StringComparison.Ordinal)))
             yield return "no scheduled query alert on RefreshTimer failures";
     }
 }

@@ -84,8 +84,10 @@ public sealed class TerraformInfraTests
         { "shared-key", "main.tf", "shared_access_key_enabled       = false", "shared_access_key_enabled       = true", "storage-locked-down" },
         { "tls10", "main.tf", "min_tls_version                 = \"TLS1_2\"", "min_tls_version                 = \"TLS1_0\"", "storage-locked-down" },
         { "public-blobs", "main.tf", "allow_nested_items_to_be_public = false", "allow_nested_items_to_be_public = true", "storage-locked-down" },
-        { "dotnet-runtime", "main.tf", "name    = \"custom\"", "name    = \"dotnet-isolated\"", "function-app-flex-custom-handler" },
-        { "consumption-plan", "main.tf", "sku_name            = \"FC1\"", "sku_name            = \"Y1\"", "function-app-flex-custom-handler" },
+        { "custom-runtime", "main.tf", "name    = \"dotnet-isolated\"", "name    = \"custom\"", "function-app-flex-dotnet-isolated" },
+        { "older-dotnet", "main.tf", "version = \"10.0\"", "version = \"8.0\"", "function-app-flex-dotnet-isolated" },
+        { "consumption-plan", "main.tf", "sku_name            = \"FC1\"", "sku_name            = \"Y1\"", "function-app-flex-dotnet-isolated" },
+        { "custom-handler-setting", "main.tf", "    OCSP_REFRESH_SCHEDULE                      = var.refresh_schedule\n", "    OCSP_REFRESH_SCHEDULE                      = var.refresh_schedule\n    FUNCTIONS_CUSTOMHANDLER_PORT = \"8080\"\n", "app-settings" },
         { "no-schedule", "main.tf", "    OCSP_REFRESH_SCHEDULE                      = var.refresh_schedule\n", "", "app-settings" },
         { "webjobs-conn", "main.tf", "    AzureWebJobsStorage__credential            = \"managedidentity\"\n", "    AzureWebJobsStorage = \"DefaultEndpointsProtocol=https\"\n", "app-settings" },
         { "secret-output", "outputs.tf", "output \"storage_account_name\" {", "output \"storage_key\" {\n  value = azurerm_storage_account.this.primary_access_key\n}\n\noutput \"storage_account_name\" {", "no-secret-outputs" },
@@ -135,126 +137,5 @@ public sealed class TerraformInfraTests
         Assert.True(mutated is not null, $"mutation {mutation}: \"{find}\" not found in {file}");
         var violations = TerraformInvariants.Check(mutated, invariant);
         Assert.True(violations.Count > 0, $"mutation {mutation} did not break {invariant}");
-    }
-}
-
-/// <summary>
-/// infra/bicep/main.bicep, read structurally (<see cref="BicepTemplate"/>; nothing here compiles Bicep — the operator
-/// runs <c>az bicep build</c> and <c>what-if</c>): every invariant holds, breaking one fails its check, and the
-/// Bicep and Terraform stacks set the same app settings.
-/// </summary>
-public sealed class BicepInfraTests
-{
-    private static readonly Lazy<BicepTemplate> Template = new(() => BicepTemplate.Load(InfraPaths.BicepFile));
-
-    public static TheoryData<string> Invariants => [.. BicepInvariants.All.Select(i => i.Name)];
-
-    [Theory]
-    [MemberData(nameof(Invariants))]
-    public void Invariant_holds(string invariant)
-    {
-        var violations = BicepInvariants.Check(Template.Value, invariant);
-        Assert.True(violations.Count == 0, $"{invariant}:\n  " + string.Join("\n  ", violations));
-    }
-
-    [Fact]
-    public void Both_stacks_check_the_same_invariants() =>
-        Assert.Equal(TerraformInvariants.All.Select(i => i.Name), BicepInvariants.All.Select(i => i.Name));
-
-    [Fact]
-    public void Both_stacks_set_the_same_app_settings()
-    {
-        var bicep = BicepInvariants.AppSettingNames(Template.Value).Order().ToList();
-        var terraform = TerraformInvariants.AppSettingNames(TerraformConfig.Repository).Order().ToList();
-        Assert.NotEmpty(bicep);
-        Assert.Equal(bicep, terraform);
-    }
-
-    [Fact]
-    public void Template_is_balanced_and_declares_the_expected_resources()
-    {
-        var t = Template.Value;
-        Assert.Equal(t.Text.Count(c => c == '{'), t.Text.Count(c => c == '}'));
-        Assert.Equal(t.Text.Count(c => c == '['), t.Text.Count(c => c == ']'));
-        foreach (var type in new[]
-                 {
-                     "Microsoft.Storage/storageAccounts", "Microsoft.ManagedIdentity/userAssignedIdentities", "Microsoft.Web/serverfarms",
-                     "Microsoft.Web/sites", "Microsoft.Web/sites/config", "Microsoft.KeyVault/vaults", "Microsoft.KeyVault/vaults/keys",
-                     "Microsoft.Cdn/profiles", "Microsoft.Cdn/profiles/afdEndpoints", "Microsoft.Cdn/profiles/originGroups",
-                     "Microsoft.Cdn/profiles/originGroups/origins", "Microsoft.Cdn/profiles/afdEndpoints/routes", "Microsoft.Cdn/profiles/customDomains",
-                     "Microsoft.OperationalInsights/workspaces", "Microsoft.Insights/components", "Microsoft.Insights/webtests",
-                     "Microsoft.Insights/metricAlerts", "Microsoft.Insights/scheduledQueryRules", "Microsoft.Insights/actionGroups",
-                 })
-            Assert.True(t.OfType(type).Any(), $"no {type} resource");
-        // Every declaration body is a balanced block, every resource has an API version, every symbol is unique.
-        foreach (var r in t.Resources)
-        {
-            Assert.Matches(@"^[\w.]+/[\w./]+@\d{4}-\d{2}-\d{2}(-preview)?$", r.Type);
-            Assert.StartsWith("{", r.Value);
-            Assert.Equal(r.Value.Length - 1, BicepTemplate.MatchClose(r.Value, 0));
-        }
-        // (Outputs have their own namespace: "output storageAccountName string = storageAccountName" is fine.)
-        var symbols = t.Declarations.Where(d => d.Kind != "output").Select(d => d.Name).ToList();
-        Assert.Equal(symbols.Count, symbols.Distinct().Count());
-        // Every symbol a resource body dereferences (symbol.properties…, symbol.id, symbol.name, parent:, scope:) is declared.
-        var declared = symbols.ToHashSet();
-        foreach (Match m in Regex.Matches(t.Text, @"(?<![\w.'])([a-z]\w*)\.(id|name|properties)\b"))
-            Assert.True(declared.Contains(m.Groups[1].Value), $"'{m.Groups[1].Value}' is used but not declared");
-        foreach (Match m in Regex.Matches(t.Text, @"^\s*(parent|scope):\s*(\w+)\s*$", RegexOptions.Multiline))
-            Assert.True(declared.Contains(m.Groups[2].Value), $"{m.Groups[1].Value}: '{m.Groups[2].Value}' is not declared");
-    }
-
-    [Fact]
-    public void Bicepparam_sets_only_declared_params()
-    {
-        string text = File.ReadAllText(InfraPaths.BicepParamFile);
-        Assert.Matches(@"(?m)^using\s+'\./main\.bicep'\s*$", text);
-        var set = Regex.Matches(text, @"(?m)^param\s+(\w+)\s*=").Select(m => m.Groups[1].Value).ToList();
-        Assert.NotEmpty(set);
-        foreach (var name in set)
-            Assert.True(Template.Value.Param(name) is not null, $"main.bicepparam sets {name}, which main.bicep does not declare");
-        foreach (var param in Template.Value.Declarations.Where(d => d.Kind == "param" && d.Value == ""))
-            Assert.True(set.Contains(param.Name), $"main.bicep requires {param.Name}; main.bicepparam does not set it");
-    }
-
-    public static TheoryData<string, string, string, string> Mutations => new()
-    {
-        { "redirect-on", "httpsRedirect: 'Disabled'", "httpsRedirect: 'Enabled'", "route-no-https-redirect" },
-        { "https-only", "supportedProtocols: [\n      'Http'\n      'Https'\n    ]", "supportedProtocols: [\n      'Https'\n    ]", "route-accepts-http" },
-        { "no-cache", "cacheConfiguration: {", "// caching removed\n    noCache: {", "route-caching-on" },
-        { "compression", "isCompressionEnabled: false", "isCompressionEnabled: true", "route-caching-on" },
-        { "probe-path", "probePath: '/health'", "probePath: '/'", "health-probe" },
-        { "probe-https", "probeProtocol: 'Http'", "probeProtocol: 'Https'", "health-probe" },
-        { "rsa-default", "param responderKeyType string = 'EC-HSM'", "param responderKeyType string = 'RSA-HSM'", "key-type" },
-        { "software-key-allowed", "  'RSA-HSM'\n])", "  'RSA-HSM'\n  'EC'\n])", "key-type" },
-        { "exportable", "exportable: false", "exportable: true", "key-type" },
-        { "no-sign", "keyOps: [\n      'sign'\n      'verify'\n    ]", "keyOps: [\n      'verify'\n    ]", "key-type" },
-        { "standard-vault", "name: 'premium'", "name: 'standard'", "key-vault-premium-rbac-purge-protection" },
-        { "no-purge-protection", "enablePurgeProtection: true", "enablePurgeProtection: false", "key-vault-premium-rbac-purge-protection" },
-        { "crypto-user-on-vault", "  scope: responderKey\n", "  scope: vault\n", "role-crypto-user-on-key" },
-        { "crypto-user-guid", "var keyVaultCryptoUserRoleId = '12338af0-0e69-4776-bea7-57ae8d297424'", "var keyVaultCryptoUserRoleId = '21090545-7ca7-4776-b22c-e363652d74d2'", "role-crypto-user-on-key" },
-        { "blob-guid", "var storageBlobDataContributorRoleId = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'", "var storageBlobDataContributorRoleId = '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'", "role-blob-contributor-on-storage" },
-        { "blob-on-appi", "  scope: storage\n", "  scope: appInsights\n", "role-blob-contributor-on-storage" },
-        { "shared-key", "allowSharedKeyAccess: false", "allowSharedKeyAccess: true", "storage-locked-down" },
-        { "public-blobs", "allowBlobPublicAccess: false", "allowBlobPublicAccess: true", "storage-locked-down" },
-        { "dotnet-runtime", "name: 'custom'", "name: 'dotnet-isolated'", "function-app-flex-custom-handler" },
-        { "no-schedule", "    OCSP_REFRESH_SCHEDULE: refreshSchedule\n", "", "app-settings" },
-        { "list-keys-output", "output keyVaultName string = vault.name", "output keyVaultName string = vault.name\noutput storageKey string = storage.listKeys().keys[0].value", "no-secret-outputs" },
-        { "appi-conn-output", "output keyVaultName string = vault.name", "output keyVaultName string = vault.name\noutput appi string = appInsights.properties.ConnectionString", "no-secret-outputs" },
-        { "list-keys-anywhere", "    Ocsp__Serve__PathPrefix: servePathPrefix\n", "    Ocsp__Serve__PathPrefix: servePathPrefix\n    Extra: storage.listKeys().keys[0].value\n", "no-shared-keys-anywhere" },
-        { "https-url", "var ocspUrl = 'http://", "var ocspUrl = 'https://", "required-outputs" },
-        { "no-webtest-alert", "webTestId: healthWebTest.id", "webTestId: appInsights.id", "alerts" },
-    };
-
-    [Theory]
-    [MemberData(nameof(Mutations))]
-    public void Breaking_an_invariant_fails_its_check(string mutation, string find, string replace, string invariant)
-    {
-        Assert.Empty(BicepInvariants.Check(Template.Value, invariant));
-        string text = File.ReadAllText(InfraPaths.BicepFile).ReplaceLineEndings("\n");
-        int at = text.IndexOf(find, StringComparison.Ordinal);
-        Assert.True(at >= 0, $"mutation {mutation}: \"{find}\" not found in main.bicep");
-        var mutated = BicepTemplate.FromText(text[..at] + replace + text[(at + find.Length)..]);
-        Assert.True(BicepInvariants.Check(mutated, invariant).Count > 0, $"mutation {mutation} did not break {invariant}");
     }
 }

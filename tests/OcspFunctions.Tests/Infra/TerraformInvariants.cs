@@ -43,8 +43,32 @@ public static class TerraformInvariants
     [
         "AzureWebJobsStorage", "FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION", "WEBSITE_RUN_FROM_PACKAGE",
         "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING", "WEBSITE_CONTENTSHARE", "APPINSIGHTS_INSTRUMENTATIONKEY",
-        "DEPLOYMENT_STORAGE_CONNECTION_STRING",
+        "DEPLOYMENT_STORAGE_CONNECTION_STRING", "Ocsp__Serve__MinimumTimerInterval",
     ];
+
+    /// <summary>Custom-handler settings: the app is a .NET isolated worker, none of these may come back.</summary>
+    public static readonly string[] ForbiddenAppSettingPrefixes = ["FUNCTIONS_CUSTOMHANDLER", "AzureFunctionsJobHost__customHandler"];
+
+    /// <summary>
+    /// The Flex Consumption runtime version: the .NET the function app targets ("net10.0" → "10.0"), from
+    /// src/OcspFunctions.App's project file when it sets one, else src/Directory.Build.props.
+    /// </summary>
+    public static string DotnetVersion { get; } = ReadTargetFrameworkVersion();
+
+    private static string ReadTargetFrameworkVersion()
+    {
+        foreach (var file in new[] { Path.Combine("src", "OcspFunctions.App", "OcspFunctions.App.csproj"), Path.Combine("src", "Directory.Build.props") })
+        {
+            string path = Path.Combine(InfraPaths.RepoRoot, file);
+            if (File.Exists(path) && Regex.Match(File.ReadAllText(path), @"<TargetFramework>net(\d+\.\d+)</TargetFramework>") is { Success: true } m)
+                return m.Groups[1].Value;
+        }
+        throw new InvalidOperationException("no <TargetFramework>netX.Y</TargetFramework> in src/OcspFunctions.App or src/Directory.Build.props");
+    }
+
+    /// <summary>Settings that are forbidden by name or by prefix.</summary>
+    public static IEnumerable<string> Forbidden(IEnumerable<string> names) =>
+        names.Where(n => ForbiddenAppSettings.Contains(n) || ForbiddenAppSettingPrefixes.Any(p => n.StartsWith(p, StringComparison.OrdinalIgnoreCase)));
 
     public static readonly IReadOnlyList<InfraInvariant<TerraformConfig>> All =
     [
@@ -59,7 +83,7 @@ public static class TerraformInvariants
         new("role-crypto-user-on-key", RoleCryptoUserOnKey),
         new("role-blob-contributor-on-storage", RoleBlobContributorOnStorage),
         new("storage-locked-down", StorageLockedDown),
-        new("function-app-flex-custom-handler", FunctionApp),
+        new("function-app-flex-dotnet-isolated", FunctionApp),
         new("app-settings", AppSettings),
         new("no-secret-outputs", NoSecretOutputs),
         new("no-shared-keys-anywhere", NoSharedKeys),
@@ -306,7 +330,10 @@ public static class TerraformInvariants
             var props = Tf.Block(body, "properties");
             var config = Tf.Block(props, "functionAppConfig");
             if (Tf.Str(body, "kind") != "functionapp,linux") yield return $"{app.Address}: kind must be functionapp,linux";
-            if (Tf.Str(Tf.Block(config, "runtime"), "name") != "custom") yield return $"{app.Address}: functionAppConfig.runtime.name must be custom (custom handler)";
+            var runtime = Tf.Block(config, "runtime");
+            if (Tf.Str(runtime, "name") != "dotnet-isolated") yield return $"{app.Address}: functionAppConfig.runtime.name must be dotnet-isolated (is {Tf.Str(runtime, "name")})";
+            if (Tf.Str(runtime, "version") != DotnetVersion)
+                yield return $"{app.Address}: functionAppConfig.runtime.version must be {DotnetVersion}, the .NET the app targets (is {Tf.Str(runtime, "version")})";
             var storage = Tf.Block(Tf.Block(config, "deployment"), "storage");
             if (Tf.Str(storage, "type") != "blobContainer") yield return $"{app.Address}: deployment storage type must be blobContainer";
             var auth = Tf.Block(storage, "authentication");
@@ -316,7 +343,8 @@ public static class TerraformInvariants
         }
         else
         {
-            if (app.Str("runtime_name") != "custom") yield return $"{app.Address}: runtime_name must be custom";
+            if (app.Str("runtime_name") != "dotnet-isolated") yield return $"{app.Address}: runtime_name must be dotnet-isolated";
+            if (app.Str("runtime_version") != DotnetVersion) yield return $"{app.Address}: runtime_version must be {DotnetVersion}";
             if (app.Str("storage_container_type") != "blobContainer") yield return $"{app.Address}: storage_container_type must be blobContainer";
             if (app.Str("storage_authentication_type") != "UserAssignedIdentity") yield return $"{app.Address}: storage_authentication_type must be UserAssignedIdentity";
         }
@@ -336,7 +364,7 @@ public static class TerraformInvariants
         var names = AppSettingNames(c);
         if (names.Count == 0) yield return "no app settings found (locals.app_settings)";
         foreach (var required in RequiredAppSettings.Except(names)) yield return $"app setting {required} is missing";
-        foreach (var forbidden in ForbiddenAppSettings.Intersect(names)) yield return $"app setting {forbidden} must not be set";
+        foreach (var forbidden in Forbidden(names)) yield return $"app setting {forbidden} must not be set";
         if (FunctionAppResource(c) is { Type: "azapi_resource" } app
             && !(Tf.Block(Tf.Block(Tf.Block(app.Body, "body"), "properties"), "siteConfig")?.GetRawText() ?? "").Contains("local.app_settings"))
             yield return $"{app.Address}: siteConfig.appSettings must be built from local.app_settings";
