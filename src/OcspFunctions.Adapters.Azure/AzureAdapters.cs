@@ -1,6 +1,3 @@
-using System.Runtime.CompilerServices;
-using Azure.Core;
-using Azure.Identity;
 using OcspFunctions.Adapters.Azure.Blob;
 using OcspFunctions.Engine;
 using OcspFunctions.Engine.Sources;
@@ -12,31 +9,14 @@ namespace OcspFunctions.Adapters.Azure;
 public static class AzureAdapters
 {
     /// <summary>
-    /// The account connection: <see cref="StoreOptions.BlobConnectionString"/> (Shared Key) when set, else
-    /// <see cref="StoreOptions.BlobServiceUri"/> with a managed identity (user-assigned when
-    /// <see cref="StoreOptions.ManagedIdentityClientId"/> is set) or DefaultAzureCredential.
+    /// The account's client, built once: take the store and the source reader from it so they share one pipeline and
+    /// credential (<see cref="BlobStorage.CreateStore"/>, <see cref="BlobStorage.CreateSourceReader"/>).
     /// </summary>
-    public static BlobConnection CreateConnection(StoreOptions options, BlobClientOptions? clientOptions = null, TokenCredential? credential = null)
-    {
-        if (!string.IsNullOrWhiteSpace(options.BlobConnectionString))
-            return BlobConnection.FromConnectionString(options.BlobConnectionString, clientOptions);
-        if (string.IsNullOrWhiteSpace(options.BlobServiceUri))
-            throw new ArgumentException("Blob storage needs Ocsp:Store:BlobConnectionString or Ocsp:Store:BlobServiceUri");
-        if (!Uri.TryCreate(options.BlobServiceUri, UriKind.Absolute, out var endpoint) || endpoint.Scheme != Uri.UriSchemeHttps)
-            throw new ArgumentException($"Ocsp:Store:BlobServiceUri '{options.BlobServiceUri}' is not an https URL");
-        credential ??= string.IsNullOrWhiteSpace(options.ManagedIdentityClientId)
-            ? new DefaultAzureCredential()
-            : new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(options.ManagedIdentityClientId));
-        return BlobConnection.FromTokenCredential(endpoint, credential, clientOptions);
-    }
+    public static BlobStorage CreateBlobStorage(StoreOptions options) => new(options);
 
-    /// <summary>One connection (pipeline, credential and its token cache) per options object, shared by the store and the reader.</summary>
-    private static readonly ConditionalWeakTable<StoreOptions, BlobConnection> Connections = new();
+    /// <summary>A store with a client of its own (prefer <see cref="CreateBlobStorage"/> when the reader is needed too).</summary>
+    public static IObjectStore CreateStore(StoreOptions options) => CreateBlobStorage(options).CreateStore();
 
-    public static IObjectStore CreateStore(StoreOptions options) =>
-        new BlobObjectStore(Connections.GetValue(options, o => CreateConnection(o)), options.BlobContainer);
-
-    /// <summary>Reads <c>blob:CONTAINER/NAME</c> sources with the store's account and credentials.</summary>
-    public static ISourceReader CreateSourceReader(StoreOptions options) =>
-        new BlobSourceReader(Connections.GetValue(options, o => CreateConnection(o)));
+    /// <summary>Reads <c>blob:CONTAINER/NAME</c> sources with the store's account and credentials, through a client of its own.</summary>
+    public static ISourceReader CreateSourceReader(StoreOptions options) => CreateBlobStorage(options).CreateSourceReader();
 }

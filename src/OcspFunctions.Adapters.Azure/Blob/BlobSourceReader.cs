@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
-using Azure.Core;
+using Azure;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
 using OcspFunctions.Engine.Sources;
 using OcspFunctions.Engine.Store;
 
@@ -10,7 +12,7 @@ namespace OcspFunctions.Adapters.Azure.Blob;
 /// conditional GETs (If-None-Match from the previous ETag; 304 is "unchanged"), a hard size cap, and
 /// <c>blob:CONTAINER/PREFIX/</c> listed as a directory (names directly under the prefix, relative to it).
 /// </summary>
-public sealed class BlobSourceReader(BlobConnection connection) : ISourceReader
+public sealed class BlobSourceReader(BlobServiceClient service) : ISourceReader
 {
     public const string Scheme = "blob:";
 
@@ -20,29 +22,32 @@ public sealed class BlobSourceReader(BlobConnection connection) : ISourceReader
     {
         var (container, name) = Parse(location);
         if (name.Length == 0 || name.EndsWith('/')) throw new SourceException($"'{location}' names a directory, not a blob");
-        using var message = connection.CreateMessage(RequestMethod.Get, container, name);
-        // Streamed, not buffered, so the cap holds whatever the blob's size.
-        message.BufferResponse = false;
-        if (previous?.ETag is { } etag) message.Request.Headers.SetValue("If-None-Match", etag);
+        var blob = service.GetBlobContainerClient(container).GetBlobClient(name);
+        var options = new BlobDownloadOptions();
+        if (previous?.ETag is { } etag) options.Conditions = new BlobRequestConditions { IfNoneMatch = new ETag(etag) };
         try
         {
-            var response = await connection.SendAsync(message, cancellationToken).ConfigureAwait(false);
-            var validators = new SourceValidators(BlobConnection.Header(response, "ETag"), BlobConnection.LastModified(response));
-            if (response.Status == 304)
+            // Streamed, not buffered, so the cap holds whatever the blob's size.
+            var response = await blob.DownloadStreamingAsync(options, cancellationToken).ConfigureAwait(false);
+            if (response.GetRawResponse().Status == 304) // the SDK hands 304 back as a response without a value
             {
                 if (previous is null) throw new SourceException($"{location} returned HTTP 304 to an unconditional request");
-                return SourceFetch.Unchanged(new SourceValidators(validators.ETag ?? previous.ETag, validators.LastModified ?? previous.LastModified));
+                return SourceFetch.Unchanged(previous);
             }
-            if (response.Status == 404) throw new SourceException($"cannot read {location}: no such blob ({BlobConnection.Describe(response)})");
-            if (response.Status != 200) throw new SourceException($"cannot read {location}: {BlobConnection.Describe(response)}");
-            long? length = response.Headers.ContentLength;
-            if (length > maxBytes) throw new SourceException($"{location} is {length} bytes, over the {maxBytes}-byte cap");
-            var content = await ReadCappedAsync(response.ContentStream!, maxBytes, location, cancellationToken).ConfigureAwait(false);
+            using var download = response.Value;
+            var details = download.Details;
+            var validators = new SourceValidators(details.ETag.ToString(), details.LastModified);
+            if (details.ContentLength > maxBytes) throw new SourceException($"{location} is {details.ContentLength} bytes, over the {maxBytes}-byte cap");
+            var content = await ReadCappedAsync(download.Content, maxBytes, location, cancellationToken).ConfigureAwait(false);
             return new SourceFetch(content, validators, false);
         }
-        catch (Exception e) when (e is not SourceException && BlobConnection.IsTransportFailure(e, cancellationToken))
+        catch (RequestFailedException e) when (e.Status == 404)
         {
-            throw new SourceException($"cannot read {location}: {e.Message}", e);
+            throw new SourceException($"cannot read {location}: no such blob ({BlobStorage.Describe(e)})", e);
+        }
+        catch (Exception e) when (e is not SourceException && BlobStorage.IsServiceFailure(e, cancellationToken))
+        {
+            throw new SourceException($"cannot read {location}: {BlobStorage.DescribeFailure(e)}", e);
         }
     }
 
@@ -50,7 +55,7 @@ public sealed class BlobSourceReader(BlobConnection connection) : ISourceReader
     {
         var (container, prefix) = Parse(location);
         if (prefix.Length > 0 && !prefix.EndsWith('/')) prefix += "/";
-        var store = new BlobObjectStore(connection, container);
+        var store = new BlobObjectStore(service.GetBlobContainerClient(container));
         await using var names = store.ListAsync(prefix, directChildrenOnly: true, missingContainerIsEmpty: false, cancellationToken)
             .GetAsyncEnumerator(cancellationToken);
         while (true)
@@ -81,7 +86,7 @@ public sealed class BlobSourceReader(BlobConnection connection) : ISourceReader
         if (name.Contains("..", StringComparison.Ordinal) || name.Contains('\\')) return false;
         try
         {
-            BlobConnection.ValidateContainer(container);
+            BlobStorage.ValidateContainer(container);
             return true;
         }
         catch (ArgumentException)

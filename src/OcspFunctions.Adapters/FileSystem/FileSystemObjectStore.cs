@@ -188,7 +188,7 @@ public sealed class FileSystemObjectStore : IObjectStore
         await Task.CompletedTask.ConfigureAwait(false);
     }
 
-    public Task<IAsyncDisposable?> TryAcquireLeaseAsync(string name, TimeSpan duration, CancellationToken cancellationToken)
+    public Task<IStoreLease?> TryAcquireLeaseAsync(string name, TimeSpan duration, CancellationToken cancellationToken)
     {
         string path = PathOf(name);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
@@ -201,11 +201,25 @@ public sealed class FileSystemObjectStore : IObjectStore
             var note = System.Text.Encoding.UTF8.GetBytes($"pid {Environment.ProcessId} since {DateTimeOffset.UtcNow:O}\n");
             stream.Write(note);
             stream.Flush();
-            return Task.FromResult<IAsyncDisposable?>(stream);
+            return Task.FromResult<IStoreLease?>(new FileLease(stream));
         }
         catch (IOException)
         {
-            return Task.FromResult<IAsyncDisposable?>(null);
+            return Task.FromResult<IStoreLease?>(null);
+        }
+    }
+
+    /// <summary>An OS lock cannot be taken away while the process lives: lost only once released.</summary>
+    private sealed class FileLease(FileStream stream) : IStoreLease
+    {
+        private readonly CancellationTokenSource _lost = new();
+
+        public CancellationToken Lost => _lost.Token;
+
+        public async ValueTask DisposeAsync()
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            _lost.Cancel();
         }
     }
 

@@ -46,5 +46,5 @@ public interface IObjectStore
     IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken cancellationToken);
 
     /// <summary>An exclusive lease on <paramref name="name"/>, or null when another holder has it. Dispose releases it.</summary>
-    Task<IAsyncDisposable?> TryAcquireLeaseAsync(string name, TimeSpan duration, CancellationToken cancellationToken);
+    Task<IStoreLease?> TryAcquireLeaseAsync(string name, TimeSpan duration, CancellationToken cancellationToken);
 }

@@ -5,19 +5,24 @@ using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Azure.Core.Pipeline;
+using Azure.Storage.Blobs;
 using OcspFunctions.Adapters.Azure.Blob;
+using OcspFunctions.Engine;
 using OcspFunctions.Tests.Pki;
 
 namespace OcspFunctions.Tests.Azure;
 
 /// <summary>
 /// A real Azurite blob service (npm azurite@3.37.0, installed by tests/run-tests.sh into tests/.tools/azurite) on a
-/// free 127.0.0.1 port with a temporary --location; killed on Dispose. No --skipApiVersionCheck: the pinned
-/// x-ms-version 2025-11-05 is one Azurite 3.37 accepts.
+/// free 127.0.0.1 port with a temporary --location; killed on Dispose. It runs with --skipApiVersionCheck: the Blob
+/// SDK sends its default service version (2026-10-06 for 12.30), newer than Azurite 3.37 knows, and production does
+/// not pin one.
 /// </summary>
 public class AzuriteFixture : IDisposable
 {
     public const string AzuriteVersion = "3.37.0";
+    public const string DevelopmentAccount = "devstoreaccount1";
+    public const string DevelopmentKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     private readonly Process _process;
     private readonly StringBuilder _output = new();
@@ -35,7 +40,7 @@ public class AzuriteFixture : IDisposable
         var arguments = new List<string>
         {
             "--blobHost", "127.0.0.1", "--blobPort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--location", Location, "--silent", "--disableTelemetry",
+            "--location", Location, "--silent", "--disableTelemetry", "--skipApiVersionCheck",
         };
         if (https)
         {
@@ -46,7 +51,7 @@ public class AzuriteFixture : IDisposable
             TlsCertificate = X509CertificateLoader.LoadCertificateFromFile(cert);
             arguments.AddRange(["--cert", cert, "--key", key, "--oauth", "basic"]);
         }
-        Endpoint = new Uri($"{(https ? "https" : "http")}://127.0.0.1:{Port}/{BlobConnection.DevelopmentAccount}");
+        Endpoint = new Uri($"{(https ? "https" : "http")}://127.0.0.1:{Port}/{DevelopmentAccount}");
 
         var start = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in arguments) start.ArgumentList.Add(a);
@@ -68,12 +73,12 @@ public class AzuriteFixture : IDisposable
     public X509Certificate2? TlsCertificate { get; }
 
     public string ConnectionString =>
-        $"DefaultEndpointsProtocol=http;AccountName={BlobConnection.DevelopmentAccount};AccountKey={BlobConnection.DevelopmentKey};BlobEndpoint={Endpoint.AbsoluteUri};";
+        $"DefaultEndpointsProtocol=http;AccountName={DevelopmentAccount};AccountKey={DevelopmentKey};BlobEndpoint={Endpoint.AbsoluteUri};";
 
-    /// <summary>Fast retries for tests (the defaults back off for seconds).</summary>
-    public BlobClientOptions Options(HttpMessageHandler? handler = null, int listPageSize = 5000)
+    /// <summary>Fast retries for tests (the defaults back off for seconds); <paramref name="handler"/> sees every try.</summary>
+    public BlobClientOptions Options(HttpMessageHandler? handler = null)
     {
-        var options = new BlobClientOptions { ListPageSize = listPageSize };
+        var options = BlobStorage.DefaultClientOptions();
         options.Retry.Delay = TimeSpan.FromMilliseconds(10);
         options.Retry.MaxDelay = TimeSpan.FromMilliseconds(100);
         options.Retry.MaxRetries = 3;
@@ -86,12 +91,17 @@ public class AzuriteFixture : IDisposable
         return options;
     }
 
-    public BlobConnection Connection(BlobClientOptions? options = null) => BlobConnection.FromConnectionString(ConnectionString, options ?? Options());
+    /// <summary>The account through the adapter's own factory, with the test's client options.</summary>
+    public BlobStorage Storage(BlobClientOptions? options = null, string container = "ocsp") =>
+        new(new StoreOptions { BlobConnectionString = ConnectionString, BlobContainer = container }, options ?? Options());
+
+    public BlobServiceClient Service(BlobClientOptions? options = null) => Storage(options).Service;
 
     /// <summary>A container name no other test uses (Azurite is shared by a test class).</summary>
     public string NewContainer(string hint) => $"{hint}-{Interlocked.Increment(ref _containers)}-{Guid.NewGuid().ToString("N")[..8]}";
 
-    public BlobObjectStore Store(string hint, BlobClientOptions? options = null) => new(Connection(options), NewContainer(hint));
+    public BlobObjectStore Store(string hint, BlobClientOptions? options = null, int listPageSize = 5000) =>
+        new(Service(options).GetBlobContainerClient(NewContainer(hint)), listPageSize);
 
     private void WaitUntilListening()
     {
@@ -113,7 +123,7 @@ public class AzuriteFixture : IDisposable
                     s = tls;
                 }
                 // Any HTTP answer means it serves requests.
-                s.Write(Encoding.ASCII.GetBytes($"GET /{BlobConnection.DevelopmentAccount}?comp=list HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
+                s.Write(Encoding.ASCII.GetBytes($"GET /{DevelopmentAccount}?comp=list HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
                 var buffer = new byte[5];
                 if (s.Read(buffer) > 0 && Encoding.ASCII.GetString(buffer).StartsWith("HTTP", StringComparison.Ordinal)) return;
             }

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Net;
 using System.Text;
+using Azure.Storage.Blobs;
 using OcspFunctions.Adapters.Azure;
 using OcspFunctions.Adapters.Azure.Blob;
 using OcspFunctions.Engine;
@@ -9,7 +11,7 @@ using OcspFunctions.Engine.Store;
 namespace OcspFunctions.Tests.Azure;
 
 /// <summary>
-/// Sits between the Azure.Core pipeline and the network: records every try and can answer in Azurite's place
+/// Sits between the SDK's pipeline and the network: records every try and can answer in Azurite's place
 /// (a 503, a hang) before forwarding.
 /// </summary>
 public sealed class RecordingHandler(Func<int, HttpRequestMessage, CancellationToken, Task<HttpResponseMessage?>>? fault = null)
@@ -42,16 +44,16 @@ public sealed class RecordingHandler(Func<int, HttpRequestMessage, CancellationT
     }
 }
 
-/// <summary>Blob-specific behaviour of <see cref="BlobObjectStore"/> against a real Azurite: paging, signing, headers, retries, lease renewal.</summary>
+/// <summary>Blob-specific behaviour of <see cref="BlobObjectStore"/> on the SDK against a real Azurite: paging, headers, retries, errors.</summary>
 public sealed class BlobObjectStoreTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
     private static readonly CancellationToken None = CancellationToken.None;
 
     [Fact]
-    public async Task List_follows_next_marker_across_pages()
+    public async Task List_follows_the_continuation_across_pages()
     {
         var handler = new RecordingHandler();
-        var store = azurite.Store("paging", azurite.Options(handler, listPageSize: 7));
+        var store = azurite.Store("paging", azurite.Options(handler), listPageSize: 7);
         var expected = Enumerable.Range(0, 40).Select(i => $"responses/sha1/AB/{i:X4}").ToList();
         await Parallel.ForEachAsync(expected.Append("responses/sha256/CD/01").Append("other"), async (name, ct) =>
             await store.PutAsync(name, Encoding.ASCII.GetBytes(name), ct));
@@ -81,7 +83,7 @@ public sealed class BlobObjectStoreTests(AzuriteFixture azurite) : IClassFixture
     }
 
     [Fact]
-    public async Task Requests_carry_the_pinned_version_a_shared_key_and_content_types()
+    public async Task Requests_carry_the_sdk_default_version_a_shared_key_and_writes_are_single_put_blobs()
     {
         var handler = new RecordingHandler();
         var store = azurite.Store("headers", azurite.Options(handler));
@@ -90,24 +92,28 @@ public sealed class BlobObjectStoreTests(AzuriteFixture azurite) : IClassFixture
         Assert.NotNull(await store.GetAsync("issuers/AA/packs/p1", None));
         Assert.Equal(new byte[] { 0x0A, 0x01 }, await store.GetRangeAsync("issuers/AA/packs/p1", 2, 2, None));
 
+        // No pinned service version: the newest this SDK knows (Azurite runs with --skipApiVersionCheck for it).
+        var newest = Enum.GetValues<BlobClientOptions.ServiceVersion>().Max().ToString()[1..].Replace('_', '-');
+        Assert.True(DateTime.TryParseExact(newest, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _), newest);
         var tries = handler.Tries.ToList();
         Assert.All(tries, t =>
         {
-            Assert.Equal(BlobClientOptions.ServiceVersion, t.Headers["x-ms-version"]);
-            Assert.True(t.Headers.ContainsKey("x-ms-date"));
+            Assert.Equal(newest, t.Headers["x-ms-version"]);
             Assert.StartsWith("SharedKey devstoreaccount1:", t.Headers["Authorization"], StringComparison.Ordinal);
         });
         // The first write found no container: it was created (PUT ?restype=container) and the write sent again.
         Assert.Contains(tries, t => t.Method == HttpMethod.Put && t.Uri.Query == "?restype=container" && t.Status == HttpStatusCode.Created);
         var puts = tries.Where(t => t.Method == HttpMethod.Put && t.Status == HttpStatusCode.Created && t.Uri.Query.Length == 0).ToList();
+        Assert.Equal(2, puts.Count);
+        // One Put Blob each (atomic), never Put Block + Put Block List.
+        Assert.DoesNotContain(tries, t => t.Uri.Query.Contains("comp=block", StringComparison.Ordinal));
+        Assert.All(puts, t => Assert.Equal("BlockBlob", t.Headers["x-ms-blob-type"]));
         // Packs are many responses back to back, not one application/ocsp-response.
-        Assert.Equal("application/octet-stream", puts.Single(t => t.Uri.AbsolutePath.EndsWith("/p1", StringComparison.Ordinal)).Headers["Content-Type"]);
-        Assert.Equal("application/octet-stream", puts.Single(t => t.Uri.AbsolutePath.EndsWith("index.tsv", StringComparison.Ordinal)).Headers["Content-Type"]);
+        Assert.All(puts, t => Assert.Equal("application/octet-stream", t.Headers["x-ms-blob-content-type"]));
         // A ranged read names both ends, inclusive.
         var ranged = Assert.Single(tries, t => t.Headers.ContainsKey("x-ms-range"));
         Assert.Equal("bytes=2-3", ranged.Headers["x-ms-range"]);
         Assert.Equal(HttpStatusCode.PartialContent, ranged.Status);
-        Assert.All(puts, t => Assert.Equal("BlockBlob", t.Headers["x-ms-blob-type"]));
     }
 
     [Fact]
@@ -137,8 +143,9 @@ public sealed class BlobObjectStoreTests(AzuriteFixture azurite) : IClassFixture
     public async Task A_wrong_account_key_is_refused_by_azurite_and_reported_without_the_key()
     {
         string wrongKey = Convert.ToBase64String(Enumerable.Repeat((byte)7, 64).ToArray());
-        string connectionString = azurite.ConnectionString.Replace(BlobConnection.DevelopmentKey, wrongKey, StringComparison.Ordinal);
-        var store = new BlobObjectStore(BlobConnection.FromConnectionString(connectionString, azurite.Options()), azurite.NewContainer("wrongkey"));
+        string connectionString = azurite.ConnectionString.Replace(AzuriteFixture.DevelopmentKey, wrongKey, StringComparison.Ordinal);
+        var storage = new BlobStorage(new StoreOptions { BlobConnectionString = connectionString, BlobContainer = azurite.NewContainer("wrongkey") }, azurite.Options());
+        var store = storage.CreateStore();
         var e = await Assert.ThrowsAsync<StoreException>(() => store.PutAsync("responses/x", "x"u8.ToArray(), None));
         Assert.Contains("HTTP 403", e.Message, StringComparison.Ordinal);
         Assert.Contains("AuthorizationFailure", e.Message, StringComparison.Ordinal);
@@ -154,7 +161,7 @@ public sealed class BlobObjectStoreTests(AzuriteFixture azurite) : IClassFixture
         await store.PutAsync("m", "v"u8.ToArray(), None);
         var handler = new RecordingHandler((attempt, _, _) =>
             Task.FromResult(attempt <= 2 ? new HttpResponseMessage(HttpStatusCode.ServiceUnavailable) : null));
-        var flaky = new BlobObjectStore(azurite.Connection(azurite.Options(handler)), store.Container);
+        var flaky = new BlobObjectStore(azurite.Service(azurite.Options(handler)).GetBlobContainerClient(store.Container));
         Assert.Equal("v"u8.ToArray(), (await flaky.GetAsync("m", None))!.Content);
         Assert.Equal(3, handler.Attempts);
         Assert.Equal([HttpStatusCode.ServiceUnavailable, HttpStatusCode.ServiceUnavailable, HttpStatusCode.OK], handler.Tries.Select(t => t.Status));
@@ -188,7 +195,7 @@ public sealed class BlobObjectStoreTests(AzuriteFixture azurite) : IClassFixture
         });
         var options = azurite.Options(handler);
         options.Retry.NetworkTimeout = TimeSpan.FromMilliseconds(500);
-        var slow = new BlobObjectStore(azurite.Connection(options), store.Container);
+        var slow = new BlobObjectStore(azurite.Service(options).GetBlobContainerClient(store.Container));
         Assert.Equal("v"u8.ToArray(), (await slow.GetAsync("m", None))!.Content);
         Assert.Equal(2, handler.Attempts);
     }
@@ -198,57 +205,43 @@ public sealed class BlobObjectStoreTests(AzuriteFixture azurite) : IClassFixture
     {
         var options = azurite.Options();
         options.Retry.MaxRetries = 1;
-        var connection = BlobConnection.FromConnectionString(
-            $"AccountName=devstoreaccount1;AccountKey={BlobConnection.DevelopmentKey};BlobEndpoint=http://127.0.0.1:1/devstoreaccount1", options);
-        var e = await Assert.ThrowsAsync<StoreException>(() => new BlobObjectStore(connection, "ocsp").GetAsync("m", None));
+        var storage = new BlobStorage(new StoreOptions
+        {
+            BlobConnectionString = $"AccountName=devstoreaccount1;AccountKey={AzuriteFixture.DevelopmentKey};BlobEndpoint=http://127.0.0.1:1/devstoreaccount1",
+        }, options);
+        var e = await Assert.ThrowsAsync<StoreException>(() => storage.CreateStore().GetAsync("m", None));
         Assert.Contains("'m'", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task The_lease_is_renewed_while_held_and_released_on_dispose()
+    public void Connection_strings_are_parsed_by_the_sdk_without_echoing_secrets()
     {
-        var handler = new RecordingHandler();
-        var store = azurite.Store("lease", azurite.Options(handler));
-        // 15 s is the shortest Blob lease: held 20 s, it must have been renewed to still exclude others.
-        var lease = await store.TryAcquireLeaseAsync(StoreLayout.RefreshLock, TimeSpan.FromSeconds(15), None);
-        Assert.NotNull(lease);
-        await Task.Delay(TimeSpan.FromSeconds(20));
-        Assert.Null(await store.TryAcquireLeaseAsync(StoreLayout.RefreshLock, TimeSpan.FromSeconds(15), None));
-        Assert.True(handler.Tries.Count(t => t.Headers.TryGetValue("x-ms-lease-action", out var a) && a == "renew" && t.Status == HttpStatusCode.OK) >= 3);
-        await lease.DisposeAsync();
-        await lease.DisposeAsync(); // idempotent
-        Assert.Contains(handler.Tries, t => t.Headers.TryGetValue("x-ms-lease-action", out var a) && a == "release" && t.Status == HttpStatusCode.OK);
-        await using var next = await store.TryAcquireLeaseAsync(StoreLayout.RefreshLock, TimeSpan.FromSeconds(15), None);
-        Assert.NotNull(next);
-    }
-
-    [Fact]
-    public void Connection_strings_are_parsed_without_echoing_secrets()
-    {
-        Assert.Equal("http://127.0.0.1:10000/devstoreaccount1", BlobConnection.FromConnectionString("UseDevelopmentStorage=true").Endpoint.AbsoluteUri);
+        static Uri Endpoint(string connectionString) => new BlobStorage(new StoreOptions { BlobConnectionString = connectionString }).Service.Uri;
+        Assert.Equal("http://127.0.0.1:10000/devstoreaccount1", Endpoint("UseDevelopmentStorage=true").AbsoluteUri.TrimEnd('/'));
         Assert.Equal("https://acct.blob.core.windows.net/",
-            BlobConnection.FromConnectionString($"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={BlobConnection.DevelopmentKey};EndpointSuffix=core.windows.net").Endpoint.AbsoluteUri);
+            Endpoint($"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={AzuriteFixture.DevelopmentKey};EndpointSuffix=core.windows.net").AbsoluteUri);
         Assert.Equal("https://acct.blob.core.chinacloudapi.cn/",
-            BlobConnection.FromConnectionString($"AccountName=acct;AccountKey={BlobConnection.DevelopmentKey};EndpointSuffix=core.chinacloudapi.cn").Endpoint.AbsoluteUri);
-        var sas = Assert.Throws<ArgumentException>(() => BlobConnection.FromConnectionString("BlobEndpoint=https://a.blob.core.windows.net;SharedAccessSignature=sv=2025&sig=SECRET"));
-        Assert.DoesNotContain("SECRET", sas.Message, StringComparison.Ordinal);
-        var badKey = Assert.Throws<ArgumentException>(() => BlobConnection.FromConnectionString("AccountName=a;AccountKey=not*base64SECRET"));
+            Endpoint($"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={AzuriteFixture.DevelopmentKey};EndpointSuffix=core.chinacloudapi.cn").AbsoluteUri);
+        var badKey = Assert.Throws<ArgumentException>(() => Endpoint("DefaultEndpointsProtocol=https;AccountName=a;AccountKey=not*base64SECRET"));
         Assert.DoesNotContain("SECRET", badKey.Message, StringComparison.Ordinal);
-        Assert.Throws<ArgumentException>(() => BlobConnection.FromConnectionString("AccountName=a"));
-        Assert.Throws<ArgumentException>(() => new BlobObjectStore(BlobConnection.FromConnectionString("UseDevelopmentStorage=true"), "Bad_Name"));
+        var garbage = Assert.Throws<ArgumentException>(() => Endpoint("not a connection string SECRET"));
+        Assert.DoesNotContain("SECRET", garbage.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => new BlobStorage(new StoreOptions { BlobConnectionString = "UseDevelopmentStorage=true", BlobContainer = "Bad_Name" }));
     }
 
     [Fact]
-    public async Task The_factory_builds_a_store_and_reader_from_store_options()
+    public async Task The_factory_builds_a_store_and_reader_on_one_client_from_store_options()
     {
         var options = new StoreOptions { BlobConnectionString = azurite.ConnectionString, BlobContainer = azurite.NewContainer("factory") };
         Assert.True(options.IsBlob);
-        var store = AzureAdapters.CreateStore(options);
+        var storage = AzureAdapters.CreateBlobStorage(options);
+        Assert.Null(storage.Credential); // Shared Key
+        var store = storage.CreateStore();
         await store.PutAsync("sources/ca.pem", "pem"u8.ToArray(), None);
-        var reader = AzureAdapters.CreateSourceReader(options);
-        var fetch = await reader.FetchAsync($"blob:{options.BlobContainer}/sources/ca.pem", null, 1000, None);
+        var fetch = await storage.CreateSourceReader().FetchAsync($"blob:{options.BlobContainer}/sources/ca.pem", null, 1000, None);
         Assert.Equal("pem"u8.ToArray(), fetch.Content);
-
-        Assert.Throws<ArgumentException>(() => AzureAdapters.CreateStore(new StoreOptions { BlobServiceUri = "http://acct.blob.core.windows.net" }));
+        // The one-call entry points build their own client and reach the same blobs.
+        Assert.Equal("pem"u8.ToArray(), (await AzureAdapters.CreateStore(options).GetAsync("sources/ca.pem", None))!.Content);
+        Assert.Equal("pem"u8.ToArray(), (await AzureAdapters.CreateSourceReader(options).FetchAsync($"blob:{options.BlobContainer}/sources/ca.pem", null, 1000, None)).Content);
     }
 }

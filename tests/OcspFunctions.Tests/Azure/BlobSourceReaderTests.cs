@@ -12,7 +12,7 @@ public sealed class BlobSourceReaderTests(AzuriteFixture azurite) : IClassFixtur
     {
         var uploads = azurite.Store(hint);
         await uploads.PutAsync("ca/crl.pem", "crl v1"u8.ToArray(), None);
-        return (new BlobSourceReader(azurite.Connection(azurite.Options(handler))), uploads);
+        return (new BlobSourceReader(azurite.Service(azurite.Options(handler))), uploads);
     }
 
     [Fact]
@@ -75,7 +75,7 @@ public sealed class BlobSourceReaderTests(AzuriteFixture azurite) : IClassFixtur
     [InlineData("/var/ca/crl.pem", false)]
     [InlineData("https://ca.example/crl.pem", false)]
     public void CanRead_recognizes_blob_locations(string location, bool expected) =>
-        Assert.Equal(expected, new BlobSourceReader(azurite.Connection()).CanRead(location));
+        Assert.Equal(expected, new BlobSourceReader(azurite.Service()).CanRead(location));
 
     [Fact]
     public async Task A_composite_reader_sends_blob_locations_here_and_paths_to_the_file_reader()

@@ -22,6 +22,6 @@ public class ForwardingStore(IObjectStore inner) : IObjectStore
 
     public virtual IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken cancellationToken) => inner.ListAsync(prefix, cancellationToken);
 
-    public virtual Task<IAsyncDisposable?> TryAcquireLeaseAsync(string name, TimeSpan duration, CancellationToken cancellationToken) =>
+    public virtual Task<IStoreLease?> TryAcquireLeaseAsync(string name, TimeSpan duration, CancellationToken cancellationToken) =>
         inner.TryAcquireLeaseAsync(name, duration, cancellationToken);
 }
