@@ -7,10 +7,10 @@ using Microsoft.Extensions.Logging;
 namespace OcspFunctions.Adapters.Azure.KeyVault;
 
 /// <summary>
-/// The few Key Vault REST calls the signer makes (the same for a vault and a Managed HSM), on an Azure.Core <see cref="HttpPipeline"/> with
-/// <see cref="KeyVaultChallengePolicy"/>. Azure.Core's own retry policy is switched off (MaxRetries 0): its retries
-/// would happen while the call holds a limiter slot, hide 429s from the AIMD limiter, know nothing of the shared
-/// gate and multiply with these retries. Here each attempt takes a slot, reports what it learnt, gives the slot back,
+/// The few Key Vault REST calls the signer makes (the same for a vault and a Managed HSM), on an Azure.Core
+/// <see cref="HttpPipeline"/> with <see cref="KeyVaultChallengePolicy"/>. Azure.Core's own retry policy is switched off
+/// (MaxRetries 0): its retries would happen while the call holds a limiter slot, hide 429s from the AIMD limiter, know
+/// nothing of the shared gate and multiply with these retries. Here each attempt takes a slot, reports what it learnt, gives the slot back,
 /// and only then waits: the server's Retry-After, else 1, 2, 4, 8, 16 s. A throttled call waits alone while halving the
 /// concurrency can still help; once the limit is at its floor, a 429 closes the gate for every call for that wait.
 /// </summary>
