@@ -60,7 +60,7 @@ query.SetAction((parse, ct) => Guard("query", async () =>
 }));
 
 var csrKeyOption = new Option<FileInfo?>("--key") { Description = "a local responder key file (PEM or DER PKCS#8)" };
-var csrVaultOption = new Option<string?>("--key-vault-key-id") { Description = "or a Key Vault key: https://VAULT.vault.azure.net/keys/NAME[/VERSION]" };
+var csrVaultOption = new Option<string?>("--key-vault-key-id") { Description = "or a Key Vault or Managed HSM key: https://NAME.vault.azure.net/keys/KEY[/VERSION] or https://NAME.managedhsm.azure.net/keys/KEY[/VERSION]" };
 var csrSubjectOption = new Option<string>("--subject") { Description = "the responder's subject, e.g. \"CN=Example OCSP Responder, O=Example\"", Required = true };
 var csrOutOption = new Option<FileInfo>("--out") { Description = "where to write the PEM request", Required = true };
 var csrPssOption = new Option<bool>("--use-pss") { Description = "RSA keys: sign with RSASSA-PSS" };

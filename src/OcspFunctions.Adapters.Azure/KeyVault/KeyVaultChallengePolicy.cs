@@ -10,7 +10,8 @@ namespace OcspFunctions.Adapters.Azure.KeyVault;
 /// <item>Until a challenge is known, the request goes out without a token and without its body (a vault may ask for
 /// a scheme that protects the body too; nothing is sent unprotected).</item>
 /// <item>Key Vault answers 401 with <c>WWW-Authenticate: Bearer authorization="https://login…/TENANT",
-/// resource="https://vault.azure.net"</c> (or <c>scope="…/.default"</c>). The scope is resource + "/.default" or
+/// resource="https://vault.azure.net"</c> (a Managed HSM names <c>https://managedhsm.azure.net</c>; or
+/// <c>scope="…/.default"</c>). The scope is resource + "/.default" or
 /// scope; the tenant is the first path segment of authorization (authorization_uri).</item>
 /// <item>The scope's host must be a parent domain of the vault's host (unless verification is turned off), so a
 /// lookalike endpoint cannot obtain a token for another resource.</item>

@@ -7,10 +7,10 @@ using Microsoft.Extensions.Logging;
 namespace OcspFunctions.Adapters.Azure.KeyVault;
 
 /// <summary>
-/// The few Key Vault REST calls the signer makes, on an Azure.Core <see cref="HttpPipeline"/> with
-/// <see cref="KeyVaultChallengePolicy"/>. Azure.Core's own retry policy is switched off (MaxRetries 0): its retries
-/// would happen while the call holds a limiter slot, hide 429s from the AIMD limiter, know nothing of the shared
-/// gate and multiply with these retries. Here each attempt takes a slot, reports what it learnt, gives the slot back,
+/// The few Key Vault REST calls the signer makes (the same for a vault and a Managed HSM), on an Azure.Core
+/// <see cref="HttpPipeline"/> with <see cref="KeyVaultChallengePolicy"/>. Azure.Core's own retry policy is switched off
+/// (MaxRetries 0): its retries would happen while the call holds a limiter slot, hide 429s from the AIMD limiter, know
+/// nothing of the shared gate and multiply with these retries. Here each attempt takes a slot, reports what it learnt, gives the slot back,
 /// and only then waits: the server's Retry-After, else 1, 2, 4, 8, 16 s. A throttled call waits alone while halving the
 /// concurrency can still help; once the limit is at its floor, a 429 closes the gate for every call for that wait.
 /// </summary>
@@ -18,11 +18,14 @@ public sealed class KeyVaultRestClient
 {
     private readonly HttpPipeline _pipeline;
     private readonly KeyVaultSignerOptions _options;
+    private readonly KeyVaultKind _kind;
 
-    public KeyVaultRestClient(TokenCredential credential, KeyVaultSignerOptions options)
+    /// <param name="kind">Picks the limiter settings when <see cref="KeyVaultSignerOptions.SharedLimiter"/> is null.</param>
+    public KeyVaultRestClient(TokenCredential credential, KeyVaultSignerOptions options, KeyVaultKind kind = KeyVaultKind.Vault)
     {
         _options = options;
-        Limiter = options.SharedLimiter ?? new AdaptiveConcurrencyLimiter(options.Limiter, options.Time);
+        _kind = kind;
+        Limiter = options.SharedLimiter ?? new AdaptiveConcurrencyLimiter(options.LimiterFor(kind), options.Time);
         var clientOptions = new PipelineOptions();
         clientOptions.Retry.MaxRetries = 0;
         clientOptions.Retry.NetworkTimeout = options.PerCallTimeout;
@@ -158,11 +161,13 @@ public sealed class KeyVaultRestClient
         }
     }
 
-    private static string Hint(int status) => status switch
+    private string Hint(int status) => (status, _kind) switch
     {
-        401 => " (the token was refused: check the identity and the vault's tenant)",
-        403 => " (the identity needs the 'Key Vault Crypto User' role on the key or vault, or the sign/get key permissions)",
-        404 => " (no such key or version in this vault)",
+        (401, _) => " (the token was refused: check the identity and the vault's tenant)",
+        (403, KeyVaultKind.ManagedHsm) => " (the identity needs the Managed HSM local role 'Managed HSM Crypto User' on the key or the HSM)",
+        (403, _) => " (the identity needs the 'Key Vault Crypto User' role on the key or vault, or the sign/get key permissions)",
+        (404, KeyVaultKind.ManagedHsm) => " (no such key or version in this Managed HSM)",
+        (404, _) => " (no such key or version in this vault)",
         _ => "",
     };
 

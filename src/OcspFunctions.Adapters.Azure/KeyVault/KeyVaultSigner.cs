@@ -10,8 +10,8 @@ using OcspFunctions.Protocol.Signing;
 namespace OcspFunctions.Adapters.Azure.KeyVault;
 
 /// <summary>
-/// Signs with a Key Vault (or Managed HSM) key over REST: the digest is computed here and sent to
-/// <c>POST {vault}/keys/{name}/{version}/sign?api-version=7.5</c>; the private key never leaves the vault.
+/// Signs with a Key Vault or Managed HSM key over REST: the digest is computed here and sent to
+/// <c>POST {vault}/keys/{name}/{version}/sign?api-version=2025-07-01</c>; the private key never leaves the vault / HSM.
 /// At creation the key is read (<c>GET {vault}/keys/{name}[/{version}]</c>): its JWK gives the SubjectPublicKeyInfo
 /// the engine compares with the responder certificate and the algorithm (EC P-256 → ES256, P-384 → ES384,
 /// RSA → RS256 or PS256); the version is pinned from the returned kid, so a key rotated during a run cannot mix
@@ -52,16 +52,16 @@ public sealed class KeyVaultSigner : DigestSigner, ISigningConcurrencyHint, IDis
     public int PreferredConcurrency => _client.Limiter.Maximum;
 
     /// <summary>Reads the key and returns a signer pinned to its current version.</summary>
-    /// <param name="keyId">https://VAULT.vault.azure.net/keys/NAME[/VERSION]</param>
+    /// <param name="keyId">https://NAME.vault.azure.net/keys/KEY[/VERSION] or https://NAME.managedhsm.azure.net/keys/KEY[/VERSION]</param>
     /// <param name="credential">DefaultAzureCredential / ManagedIdentityCredential in production; the identity needs
-    /// "Key Vault Crypto User" (get + sign) on the key.</param>
+    /// "Key Vault Crypto User" (vault RBAC) or "Managed HSM Crypto User" (HSM local RBAC) on the key.</param>
     public static async Task<KeyVaultSigner> CreateAsync(string keyId, TokenCredential credential, KeyVaultSignerOptions? options = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(credential);
         options ??= new KeyVaultSignerOptions();
         var id = KeyVaultKeyId.Parse(keyId);
-        var client = new KeyVaultRestClient(credential, options);
+        var client = new KeyVaultRestClient(credential, options, id.Kind);
         var getUri = new Uri(id.Uri + "?api-version=" + Uri.EscapeDataString(options.ApiVersion));
         var body = await client.SendAsync(RequestMethod.Get, getUri, null, "get key", cancellationToken).ConfigureAwait(false);
 
@@ -86,7 +86,9 @@ public sealed class KeyVaultSigner : DigestSigner, ISigningConcurrencyHint, IDis
         if (id.Version is not null && !string.Equals(id.Version, pinned.Version, StringComparison.OrdinalIgnoreCase))
             throw new KeyVaultException($"Key Vault returned version {pinned.Version} for {id}");
         var signer = new KeyVaultSigner(client, options, pinned, key);
-        options.Logger?.LogInformation("Key Vault key {Key} ({Kty}, {Bits} bits) signs with {Algorithm}", pinned, key.KeyType, key.KeySize, signer.Algorithm);
+        options.Logger?.LogInformation("{Kind} key {Key} ({Kty}, {Bits} bits) signs with {Algorithm}, up to {Concurrency} calls in flight",
+            id.Kind == KeyVaultKind.ManagedHsm ? "Managed HSM" : "Key Vault", pinned, key.KeyType, key.KeySize, signer.Algorithm.Name,
+            client.Limiter.Maximum);
         return signer;
     }
 

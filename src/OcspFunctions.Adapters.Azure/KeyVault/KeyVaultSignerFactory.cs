@@ -7,9 +7,10 @@ using OcspFunctions.Protocol.Signing;
 namespace OcspFunctions.Adapters.Azure.KeyVault;
 
 /// <summary>
-/// Creates <see cref="KeyVaultSigner"/>s from ResponderOptions.KeyVaultKeyId. Signers of keys in the same vault share
-/// one AIMD limiter for the factory's lifetime (Key Vault's quota is per vault, and a long-lived Functions host keeps
-/// what it learnt between runs).
+/// Creates <see cref="KeyVaultSigner"/>s from ResponderOptions.KeyVaultKeyId (a vault's or a Managed HSM's key). Signers
+/// of keys in the same vault or HSM share one AIMD limiter for the factory's lifetime (the quota or capacity is per
+/// vault / HSM, and a long-lived Functions host keeps what it learnt between runs); its settings follow the kind
+/// (<see cref="KeyVaultSignerOptions.LimiterFor"/>).
 /// </summary>
 public sealed class KeyVaultSignerFactory(TokenCredential credential, KeyVaultSignerOptions? options = null) : ISignerFactory
 {
@@ -27,7 +28,7 @@ public sealed class KeyVaultSignerFactory(TokenCredential credential, KeyVaultSi
             : throw new ArgumentException($"issuer '{issuer.Name}': Responder:KeyVaultKeyId is not set");
         var id = KeyVaultKeyId.Parse(keyId);
         var limiter = _options.SharedLimiter
-                      ?? _limiters.GetOrAdd(id.VaultUri.Authority, _ => new AdaptiveConcurrencyLimiter(_options.Limiter, _options.Time));
+                      ?? _limiters.GetOrAdd(id.VaultUri.Authority, _ => new AdaptiveConcurrencyLimiter(_options.LimiterFor(id.Kind), _options.Time));
         try
         {
             return await KeyVaultSigner.CreateAsync(keyId, credential, _options with { UsePss = issuer.Responder.UsePss, SharedLimiter = limiter },

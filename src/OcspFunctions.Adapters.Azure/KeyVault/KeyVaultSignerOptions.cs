@@ -3,14 +3,20 @@ using Microsoft.Extensions.Logging;
 
 namespace OcspFunctions.Adapters.Azure.KeyVault;
 
-/// <summary>How <see cref="KeyVaultSigner"/> talks to Key Vault.</summary>
+/// <summary>How <see cref="KeyVaultSigner"/> talks to Key Vault or a Managed HSM.</summary>
 public sealed record KeyVaultSignerOptions
 {
     /// <summary>RSA keys: sign with PS256 (RSASSA-PSS, SHA-256, MGF1-SHA-256, salt 32) instead of RS256.</summary>
     public bool UsePss { get; init; }
 
-    /// <summary>The Key Vault REST api-version.</summary>
-    public string ApiVersion { get; init; } = "7.5";
+    /// <summary>
+    /// The keys REST api-version, for vaults and Managed HSMs alike. 2025-07-01 is the current one; the sign and get key
+    /// request and answer shapes are those of 7.x (7.4–7.6 still work and can be set here).
+    /// </summary>
+    public string ApiVersion { get; init; } = DefaultApiVersion;
+
+    /// <summary>The api-version used unless <see cref="ApiVersion"/> says otherwise.</summary>
+    public const string DefaultApiVersion = "2025-07-01";
 
     /// <summary>Time-out of one HTTP attempt (request and buffered answer). A time-out is retried.</summary>
     public TimeSpan PerCallTimeout { get; init; } = TimeSpan.FromSeconds(10);
@@ -27,10 +33,26 @@ public sealed record KeyVaultSignerOptions
     /// <summary>A Retry-After longer than this fails the call at once (the next refresh retries it) instead of stalling the run.</summary>
     public TimeSpan MaxRetryAfter { get; init; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>The AIMD concurrency limiter's settings (used when <see cref="SharedLimiter"/> is null).</summary>
+    /// <summary>
+    /// The AIMD concurrency limiter's settings for a key vault (used when <see cref="SharedLimiter"/> is null): start at
+    /// 16 calls in flight, cap 64. A vault allows 2,000 (HSM) / 4,000 (software) RSA-2048 or EC signatures per 10 s and
+    /// answers 429 above that, so the limit is found by backing off.
+    /// </summary>
     public KeyVaultLimiterOptions Limiter { get; init; } = new();
 
-    /// <summary>A limiter shared with other signers of the same vault (the vault's quota is shared too).</summary>
+    /// <summary>
+    /// The limiter's settings for a Managed HSM: start at 64, cap 128. A Managed HSM does not throttle (no 429); its
+    /// capacity is its three HSM partitions (per partition about 330 P-256, 160 P-384, 900 RSA-2048 signatures/s by
+    /// Microsoft's scaling guidance, up to three times that with all three up), reached only with more calls in flight
+    /// than a vault's quota would ever allow. Calls beyond its capacity queue in the HSM, so the cap bounds the wait
+    /// rather than the rate; 503 still halves the limit.
+    /// </summary>
+    public KeyVaultLimiterOptions ManagedHsmLimiter { get; init; } = new() { Initial = 64, Maximum = 128 };
+
+    /// <summary>The limiter settings for keys of <paramref name="kind"/>.</summary>
+    public KeyVaultLimiterOptions LimiterFor(KeyVaultKind kind) => kind == KeyVaultKind.ManagedHsm ? ManagedHsmLimiter : Limiter;
+
+    /// <summary>A limiter shared with other signers of the same vault or HSM (its quota or capacity is shared too).</summary>
     public AdaptiveConcurrencyLimiter? SharedLimiter { get; init; }
 
     /// <summary>The HTTP transport; null for Azure.Core's shared HttpClient transport.</summary>

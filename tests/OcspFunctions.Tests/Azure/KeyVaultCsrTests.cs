@@ -56,26 +56,52 @@ public sealed class KeyVaultCsrTests(TestPki pki) : IAsyncLifetime
             CertificateRequest.LoadSigningRequest(der, HashAlgorithmName.SHA256).PublicKey.ExportSubjectPublicKeyInfo());
     }
 
+    /// <summary>Signed in the vault stand-in, or (managedHsm) in the Managed HSM stand-in — the documented contract, not the services.</summary>
     [Theory]
-    [InlineData("P-256", false, "ecdsa-with-SHA256")]
-    [InlineData("P-384", false, "ecdsa-with-SHA384")]
-    [InlineData("RSA-2048", false, "sha256WithRSAEncryption")]
-    [InlineData("RSA-2048", true, "rsassaPss")]
-    public async Task A_csr_for_a_vault_key_is_signed_in_the_vault_and_verifies(string kind, bool pss, string algorithm)
+    [InlineData("P-256", false, "ecdsa-with-SHA256", false)]
+    [InlineData("P-384", false, "ecdsa-with-SHA384", false)]
+    [InlineData("RSA-2048", false, "sha256WithRSAEncryption", false)]
+    [InlineData("RSA-2048", true, "rsassaPss", false)]
+    [InlineData("P-256", false, "ecdsa-with-SHA256", true)]
+    [InlineData("RSA-2048", true, "rsassaPss", true)]
+    public async Task A_csr_for_a_vault_or_managed_hsm_key_is_signed_there_and_verifies(string kind, bool pss, string algorithm, bool managedHsm)
     {
+        await using var hsm = managedHsm ? await KeyVaultStandIn.StartAsync(managedHsm: true) : null;
+        var service = hsm ?? _vault;
         using AsymmetricAlgorithm key = kind switch
         {
             "P-256" => ECDsa.Create(ECCurve.NamedCurves.nistP256),
             "P-384" => ECDsa.Create(ECCurve.NamedCurves.nistP384),
             _ => RSA.Create(2048),
         };
-        _vault.AddKey("csr", key, hsm: true);
-        using var signer = await KeyVaultSigner.CreateAsync(_vault.KeyId("csr"), new StandInTokenCredential(),
-            _vault.SignerOptions(new KeyVaultSignerOptions { UsePss = pss }));
+        service.AddKey("csr", key, hsm: true);
+        using var signer = await KeyVaultSigner.CreateAsync(service.KeyId("csr"), new StandInTokenCredential(),
+            service.SignerOptions(new KeyVaultSignerOptions { UsePss = pss }));
+        Assert.Equal(managedHsm ? KeyVaultKind.ManagedHsm : KeyVaultKind.Vault, signer.KeyId.Kind);
         var der = await ResponderCsr.CreateAsync(signer, Subject);
-        CheckWithOpenSsl(der, $"csr-vault-{kind}-{pss}", algorithm);
+        CheckWithOpenSsl(der, $"csr-{(managedHsm ? "hsm" : "vault")}-{kind}-{pss}", algorithm);
         Assert.Equal(key.ExportSubjectPublicKeyInfo(),
             CertificateRequest.LoadSigningRequest(der, HashAlgorithmName.SHA256).PublicKey.ExportSubjectPublicKeyInfo());
-        Assert.Equal(1, _vault.Signed);
+        Assert.Equal(1, service.Signed);
+    }
+
+    /// <summary>
+    /// The csr verb refuses a key id that names neither a vault nor a Managed HSM before any credential or network call
+    /// (exit 2, one line), and its help lists both forms.
+    /// </summary>
+    [Fact]
+    public void The_csr_verb_refuses_a_key_id_that_is_neither_a_vault_nor_a_managed_hsm_and_its_help_names_both()
+    {
+        string dir = pki.NewWorkDir("csr-cli-host");
+        string csr = Path.Combine(dir, "responder.csr");
+        var refused = Engine.CliTests.Run(dir, "csr", "--key-vault-key-id", "https://ocsp.hsm.example.com/keys/responder",
+            "--subject", "CN=x", "--out", csr);
+        Assert.Equal(2, refused.Exit);
+        Assert.Contains("'ocsp.hsm.example.com' is neither a key vault nor a Managed HSM host", refused.Err, StringComparison.Ordinal);
+        Assert.False(File.Exists(csr));
+
+        var help = Engine.CliTests.Run(dir, "csr", "--help");
+        Assert.Contains("https://NAME.vault.azure.net/keys/KEY[/VERSION]", help.Out, StringComparison.Ordinal);
+        Assert.Contains("https://NAME.managedhsm.azure.net/keys/KEY[/VERSION]", help.Out, StringComparison.Ordinal);
     }
 }

@@ -96,6 +96,7 @@ public sealed class KeyVaultSignerTests : IAsyncLifetime
         Assert.Equal(("GET", (string?)null, 401), (requests[0].Method, requests[0].Authorization, requests[0].Status));
         Assert.Equal(("GET", "Bearer " + KeyVaultStandIn.AccessToken, 200), (requests[1].Method, requests[1].Authorization, requests[1].Status));
         Assert.Equal(("POST", "Bearer " + KeyVaultStandIn.AccessToken, 200), (requests[2].Method, requests[2].Authorization, requests[2].Status));
+        Assert.All(requests, r => Assert.Equal(KeyVaultStandIn.ApiVersion, r.ApiVersion));
         Assert.NotEmpty(_credential.Requests);
         Assert.All(_credential.Requests, c =>
         {
@@ -232,10 +233,15 @@ public sealed class KeyVaultSignerTests : IAsyncLifetime
 
     [Theory]
     [InlineData("http://v.vault.azure.net/keys/k", "https")]
-    [InlineData("https://v.vault.azure.net/secrets/k", "/keys/NAME")]
+    [InlineData("https://v.vault.azure.net/secrets/k", "/keys/KEY")]
     [InlineData("https://v.vault.azure.net/keys/bad_name", "not a valid key name")]
-    [InlineData("https://v.vault.azure.net/keys/k/v/x", "/keys/NAME")]
+    [InlineData("https://v.vault.azure.net/keys/k/v/x", "/keys/KEY")]
     [InlineData("not a url", "absolute URL")]
+    [InlineData("https://example.com/keys/k", "'example.com' is neither a key vault nor a Managed HSM host")]
+    [InlineData("https://vault.azure.net/keys/k", "neither a key vault nor a Managed HSM host")]
+    [InlineData("https://v.privatelink.vaultcore.azure.net/keys/k", "neither a key vault nor a Managed HSM host")]
+    [InlineData("https://v.keyvault.azure.net/keys/k", "neither a key vault nor a Managed HSM host")]
+    [InlineData("https://127.0.0.1/keys/k", "neither a key vault nor a Managed HSM host")]
     public void Bad_key_ids_are_refused(string keyId, string message)
     {
         var e = Assert.Throws<ArgumentException>(() => KeyVaultKeyId.Parse(keyId));
@@ -251,6 +257,35 @@ public sealed class KeyVaultSignerTests : IAsyncLifetime
         var latest = KeyVaultKeyId.Parse("https://my-vault.vault.azure.net/keys/ocsp-responder/");
         Assert.Null(latest.Version);
         Assert.Equal("https://my-vault.vault.azure.net/keys/ocsp-responder", latest.ToString());
+    }
+
+    /// <summary>
+    /// Vaults and Managed HSMs in the public and sovereign clouds: the kind comes from the host's second label and the
+    /// scope Key Vault's challenge will name is the host without its first label (as documented for each cloud).
+    /// </summary>
+    [Theory]
+    [InlineData("https://my-vault.vault.azure.net/keys/k", KeyVaultKind.Vault, "https://vault.azure.net/.default")]
+    [InlineData("https://my-hsm.managedhsm.azure.net/keys/k/0123456789abcdef0123456789abcdef", KeyVaultKind.ManagedHsm, "https://managedhsm.azure.net/.default")]
+    [InlineData("https://MY-HSM.ManagedHSM.Azure.Net/keys/k", KeyVaultKind.ManagedHsm, "https://managedhsm.azure.net/.default")]
+    [InlineData("https://v.vault.azure.cn/keys/k", KeyVaultKind.Vault, "https://vault.azure.cn/.default")]
+    [InlineData("https://v.vault.usgovcloudapi.net/keys/k", KeyVaultKind.Vault, "https://vault.usgovcloudapi.net/.default")]
+    [InlineData("https://h.managedhsm.usgovcloudapi.net/keys/k", KeyVaultKind.ManagedHsm, "https://managedhsm.usgovcloudapi.net/.default")]
+    [InlineData("https://h.managedhsm.azure.cn/keys/k", KeyVaultKind.ManagedHsm, "https://managedhsm.azure.cn/.default")]
+    public void Key_ids_of_vaults_and_managed_hsms_in_every_cloud_parse_with_their_kind_and_scope(string keyId, KeyVaultKind kind, string scope)
+    {
+        var id = KeyVaultKeyId.Parse(keyId);
+        Assert.Equal(kind, id.Kind);
+        Assert.Equal(scope, id.Scope);
+        Assert.Equal("k", id.Name);
+    }
+
+    [Fact]
+    public void The_default_api_version_is_2025_07_01_and_the_limiter_settings_follow_the_kind()
+    {
+        var options = new KeyVaultSignerOptions();
+        Assert.Equal("2025-07-01", options.ApiVersion);
+        Assert.Equal((16, 64), (options.LimiterFor(KeyVaultKind.Vault).Initial, options.LimiterFor(KeyVaultKind.Vault).Maximum));
+        Assert.Equal((64, 128), (options.LimiterFor(KeyVaultKind.ManagedHsm).Initial, options.LimiterFor(KeyVaultKind.ManagedHsm).Maximum));
     }
 
     [Theory]

@@ -20,15 +20,19 @@ using OcspFunctions.Adapters.Azure.KeyVault;
 namespace OcspFunctions.Tests.KeyVault;
 
 /// <summary>
-/// A STAND-IN for Azure Key Vault, not Key Vault: no Key Vault emulator exists, so this loopback HTTPS server
-/// (Kestrel on 127.0.0.1, a throw-away self-signed certificate) implements the documented REST contract the
-/// signer uses — the 401 bearer challenge, <c>GET /keys/{name}[/{version}]</c> answering a JWK, and
-/// <c>POST /keys/{name}/{version}/sign</c> signing the digest with a real local key (EC: r‖s; RSA: PKCS#1 v1.5 or
-/// PSS by alg) — plus injectable faults: 429 with or without Retry-After, 5xx, slow answers, wrong-length
-/// signatures, a per-digest persistent failure and a token-bucket limit of R signatures per second.
-/// The vault host name (<see cref="VaultHost"/>, under the reserved .test domain) is never resolved: the client
-/// handler from <see cref="CreateHandler"/> connects every request to 127.0.0.1:<see cref="Port"/> and trusts only
-/// this server's certificate. Shared by the tests and the benchmark (linked into both projects).
+/// A STAND-IN for Azure Key Vault or a Managed HSM, not the real service: neither can run here and no emulator exists,
+/// so this loopback HTTPS server (Kestrel on 127.0.0.1, a throw-away self-signed certificate) implements the
+/// documented keys REST contract (api-version <see cref="ApiVersion"/>; other versions get 400 BadParameter) the
+/// signer uses — the 401 bearer challenge naming the service's resource, <c>GET /keys/{name}[/{version}]</c>
+/// answering a JWK, and <c>POST /keys/{name}/{version}/sign</c> signing the digest with a real local key (EC: r‖s;
+/// RSA: PKCS#1 v1.5 or PSS by alg) — plus injectable faults: 429 with or without Retry-After, 5xx, slow answers,
+/// wrong-length signatures, a per-digest persistent failure, a token-bucket limit of R signatures per second and a
+/// gate that holds sign requests. Started as a vault it answers as <see cref="VaultHost"/> with the resource
+/// <see cref="Resource"/> (shaped like NAME.vault.azure.net / https://vault.azure.net); as a Managed HSM as
+/// <see cref="ManagedHsmHost"/> with <see cref="ManagedHsmResource"/> (like NAME.managedhsm.azure.net /
+/// https://managedhsm.azure.net), holding HSM keys only. The host names (under the reserved .test domain) are never
+/// resolved: the client handler from <see cref="CreateHandler"/> connects every request to 127.0.0.1:<see cref="Port"/>
+/// and trusts only this server's certificate. Shared by the tests and the benchmark (linked into both projects).
 /// </summary>
 public sealed class KeyVaultStandIn : IAsyncDisposable
 {
@@ -36,6 +40,11 @@ public sealed class KeyVaultStandIn : IAsyncDisposable
     public const string TenantId = "72f988bf-0000-4000-8000-standin00001";
     public const string Resource = "https://vault.standin.test";
     public const string VaultHost = "ocsp.vault.standin.test";
+    public const string ManagedHsmResource = "https://managedhsm.standin.test";
+    public const string ManagedHsmHost = "ocsp.managedhsm.standin.test";
+
+    /// <summary>The keys REST api-version this stand-in implements (the documented 2025-07-01 contract).</summary>
+    public const string ApiVersion = "2025-07-01";
 
     private readonly WebApplication _app;
     private readonly X509Certificate2 _certificate;
@@ -44,18 +53,37 @@ public sealed class KeyVaultStandIn : IAsyncDisposable
     private long _signed, _throttled, _signRequests;
     private int _signsInFlight, _maxSignsInFlight;
 
-    private KeyVaultStandIn(WebApplication app, X509Certificate2 certificate)
+    private KeyVaultStandIn(WebApplication app, X509Certificate2 certificate, bool managedHsm)
     {
         _app = app;
         _certificate = certificate;
+        IsManagedHsm = managedHsm;
+        Host = managedHsm ? ManagedHsmHost : VaultHost;
+        ServiceResource = managedHsm ? ManagedHsmResource : Resource;
+        Challenge = $"Bearer authorization=\"https://login.standin.test/{TenantId}\", resource=\"{ServiceResource}\"";
     }
 
     public int Port { get; private set; }
 
-    public Uri VaultUri => new($"https://{VaultHost}:{Port}/");
+    /// <summary>Whether this stands in for a Managed HSM rather than a vault.</summary>
+    public bool IsManagedHsm { get; }
+
+    /// <summary><see cref="VaultHost"/> or <see cref="ManagedHsmHost"/>.</summary>
+    public string Host { get; }
+
+    /// <summary>The resource the challenge names: <see cref="Resource"/> or <see cref="ManagedHsmResource"/>.</summary>
+    public string ServiceResource { get; }
+
+    public Uri VaultUri => new($"https://{Host}:{Port}/");
 
     /// <summary>The WWW-Authenticate value of the 401 challenge (Key Vault's form; the resource may be replaced by scope=…).</summary>
-    public string Challenge { get; set; } = $"Bearer authorization=\"https://login.standin.test/{TenantId}\", resource=\"{Resource}\"";
+    public string Challenge { get; set; }
+
+    /// <summary>While set and not completed, every sign request waits for it (after the faults, before signing).</summary>
+    public TaskCompletionSource? SignGate { get; set; }
+
+    /// <summary>Sign requests being served now.</summary>
+    public int SignsInFlight => Volatile.Read(ref _signsInFlight);
 
     /// <summary>Faults applied, in order, to the next sign requests (one each).</summary>
     public ConcurrentQueue<StandInFault> SignFaults { get; } = new();
@@ -84,19 +112,21 @@ public sealed class KeyVaultStandIn : IAsyncDisposable
     /// <summary>429s answered by the rate limit or a fault.</summary>
     public long Throttled => Interlocked.Read(ref _throttled);
 
-    public sealed record SeenRequest(string Method, string Path, string? Authorization, int Status);
+    public sealed record SeenRequest(string Method, string Path, string? Authorization, int Status, string? ApiVersion);
 
     public sealed record StandInKey(string Name, string Version, AsymmetricAlgorithm Key, string Kty)
     {
         public string KeyId(Uri vault) => new Uri(vault, $"keys/{Name}/{Version}").ToString();
     }
 
-    public static async Task<KeyVaultStandIn> StartAsync()
+    /// <param name="managedHsm">Stand in for a Managed HSM (<see cref="ManagedHsmHost"/>) instead of a vault.</param>
+    public static async Task<KeyVaultStandIn> StartAsync(bool managedHsm = false)
     {
+        string host = managedHsm ? ManagedHsmHost : VaultHost;
         using var tlsKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={VaultHost}", tlsKey, HashAlgorithmName.SHA256);
+        var request = new CertificateRequest($"CN={host}", tlsKey, HashAlgorithmName.SHA256);
         var san = new SubjectAlternativeNameBuilder();
-        san.AddDnsName(VaultHost);
+        san.AddDnsName(host);
         san.AddIpAddress(IPAddress.Loopback);
         request.CertificateExtensions.Add(san.Build());
         using var ephemeral = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
@@ -112,7 +142,7 @@ public sealed class KeyVaultStandIn : IAsyncDisposable
             k.Listen(IPAddress.Loopback, 0, listen => listen.UseHttps(certificate));
         });
         var app = builder.Build();
-        var standIn = new KeyVaultStandIn(app, certificate);
+        var standIn = new KeyVaultStandIn(app, certificate, managedHsm);
         app.Run(standIn.HandleAsync);
         await app.StartAsync();
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -120,10 +150,14 @@ public sealed class KeyVaultStandIn : IAsyncDisposable
         return standIn;
     }
 
-    /// <summary>Adds a key (a real local key that signs) under a new random version; returns it.</summary>
-    public StandInKey AddKey(string name, AsymmetricAlgorithm key, bool hsm = false)
+    /// <summary>
+    /// Adds a key (a real local key that signs) under a new random version; returns it. <paramref name="hsm"/>: an
+    /// HSM-protected key (kty EC-HSM / RSA-HSM); default false in a vault, true in a Managed HSM, which holds no other.
+    /// </summary>
+    public StandInKey AddKey(string name, AsymmetricAlgorithm key, bool? hsm = null)
     {
-        string kty = (key is RSA ? "RSA" : "EC") + (hsm ? "-HSM" : "");
+        if (IsManagedHsm && hsm == false) throw new ArgumentException("a Managed HSM holds only HSM-protected keys", nameof(hsm));
+        string kty = (key is RSA ? "RSA" : "EC") + (hsm ?? IsManagedHsm ? "-HSM" : "");
         var entry = new StandInKey(name, Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant(), key, kty);
         _keys[name] = entry;
         return entry;
@@ -191,7 +225,8 @@ public sealed class KeyVaultStandIn : IAsyncDisposable
     {
         if (!RecordRequests) return;
         string? authorization = context.Request.Headers.Authorization.Count > 0 ? context.Request.Headers.Authorization.ToString() : null;
-        Requests.Enqueue(new SeenRequest(context.Request.Method, context.Request.Path.Value ?? "", authorization, status));
+        string? apiVersion = context.Request.Query.TryGetValue("api-version", out var v) ? v.ToString() : null;
+        Requests.Enqueue(new SeenRequest(context.Request.Method, context.Request.Path.Value ?? "", authorization, status, apiVersion));
     }
 
     private async Task<int> ServeAsync(HttpContext context)
@@ -202,7 +237,7 @@ public sealed class KeyVaultStandIn : IAsyncDisposable
             context.Response.Headers.WWWAuthenticate = Challenge;
             return await ErrorAsync(context, 401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.");
         }
-        if (request.Query["api-version"] != "7.5")
+        if (request.Query["api-version"] != ApiVersion)
             return await ErrorAsync(context, 400, "BadParameter", "The specified version is not supported");
 
         var segments = (request.Path.Value ?? "").Trim('/').Split('/');
@@ -281,6 +316,7 @@ public sealed class KeyVaultStandIn : IAsyncDisposable
             if (limit.SendRetryAfter) context.Response.Headers.RetryAfter = "1";
             return await ErrorAsync(context, 429, "Throttled", "Request was not processed because too many requests were received.");
         }
+        if (SignGate is { } gate) await gate.Task.WaitAsync(context.RequestAborted);
         if (SignLatency > TimeSpan.Zero) await Task.Delay(SignLatency, context.RequestAborted);
 
         byte[] signature;

@@ -7,6 +7,8 @@ using OcspFunctions.Protocol;
 using OcspFunctions.Protocol.Signing;
 using OcspFunctions.Tests.Pki;
 using Org.BouncyCastle.Asn1;
+using Org.BouncyCastle.Asn1.Nist;
+using Org.BouncyCastle.Asn1.Oiw;
 using Org.BouncyCastle.Asn1.Pkcs;
 using Org.BouncyCastle.Crypto;
 using Org.BouncyCastle.Ocsp;
@@ -135,7 +137,7 @@ public sealed class ResponseOracleTests(TestPki pki)
         var keyHash = Assert.IsAssignableFrom<Asn1OctetString>(responderId.ToAsn1Object() is Asn1TaggedObject t && t.TagNo == 2
             ? Asn1OctetString.GetInstance(t, true)
             : null);
-        byte[] spk = SubjectPublicKeyInfoFactory(responder).PublicKeyData.GetBytes();
+        byte[] spk = SubjectPublicKeyInfoFactory(responder).PublicKey.GetBytes();
         Assert.Equal(Convert.ToHexString(SHA1.HashData(spk)), Convert.ToHexString(keyHash.GetOctets()));
 
         var certs = basic.GetCerts();
@@ -162,7 +164,9 @@ public sealed class ResponseOracleTests(TestPki pki)
     {
         if (algorithm != "PS256") return basic.Verify(key);
 
-        // BouncyCastle 1.8's BasicOcspResp.Verify has no PSS parameter handling: read the parameters and verify by hand.
+        // BouncyCastle 2.x verifies PSS with the parameters the response declares; check that they are the BR profile's
+        // (SHA-256, MGF1-SHA-256, salt 32, trailer 1) and that a verifier fixed to that profile agrees.
+        bool declared = basic.Verify(key);
         var asn1 = Org.BouncyCastle.Asn1.Ocsp.BasicOcspResponse.GetInstance(Asn1Object.FromByteArray(basic.GetEncoded()));
         Assert.Equal(PkcsObjectIdentifiers.IdRsassaPss, asn1.SignatureAlgorithm.Algorithm);
         var pss = RsassaPssParameters.GetInstance(asn1.SignatureAlgorithm.Parameters);
@@ -176,7 +180,9 @@ public sealed class ResponseOracleTests(TestPki pki)
         signer.Init(false, key);
         byte[] tbs = basic.GetTbsResponseData();
         signer.BlockUpdate(tbs, 0, tbs.Length);
-        return signer.VerifySignature(basic.GetSignature());
+        bool fixedProfile = signer.VerifySignature(basic.GetSignature());
+        Assert.Equal(fixedProfile, declared);
+        return fixedProfile;
     }
 
     /// <summary>Every GeneralizedTime in ResponseData is exactly YYYYMMDDHHMMSSZ (RFC 5019 §2.2.4), read with System.Formats.Asn1.</summary>
@@ -219,8 +225,9 @@ public sealed class ResponseOracleTests(TestPki pki)
     private static void AssertBouncyCastleSingle(BasicOcspResp basic, X509Certificate2 issuer, string serialHex,
         CertIdHashAlgorithm hash, SingleResponse expected)
     {
-        string hashOid = hash == CertIdHashAlgorithm.Sha1 ? CertificateID.HashSha1 : "2.16.840.1.101.3.4.2.1";
-        var id = new CertificateID(hashOid, Bc(issuer), new BcBigInteger(serialHex, 16));
+        var hashAlgorithm = new Org.BouncyCastle.Asn1.X509.AlgorithmIdentifier(
+            hash == CertIdHashAlgorithm.Sha1 ? OiwObjectIdentifiers.IdSha1 : NistObjectIdentifiers.IdSha256, DerNull.Instance);
+        var id = new CertificateID(hashAlgorithm, Bc(issuer), new BcBigInteger(serialHex, 16));
         var responses = basic.Responses;
         var single = Assert.Single(responses, r => r.GetCertID().Equals(id));
         int index = Array.IndexOf(responses, single);
@@ -244,7 +251,7 @@ public sealed class ResponseOracleTests(TestPki pki)
                 break;
         }
         Assert.Equal(expected.ThisUpdate.UtcDateTime, single.ThisUpdate);
-        Assert.Equal(expected.NextUpdate!.Value.UtcDateTime, single.NextUpdate.Value);
+        Assert.Equal(expected.NextUpdate!.Value.UtcDateTime, Assert.NotNull(single.NextUpdate));
 
         // The raw GeneralizedTime strings BouncyCastle keeps.
         var asn1 = Org.BouncyCastle.Asn1.Ocsp.SingleResponse.GetInstance(
@@ -634,19 +641,48 @@ public sealed class ResponseOracleTests(TestPki pki)
         byte[] good = writer.Assemble(tbs, signature);
         AssertVerifyOk(OcspOracle.Check(pki, good, ca, OcspTarget.Leaf(leaf)));
 
-        // One flipped bit in the signed data.
+        // One flipped bit in the signed data, where the DER stays valid: the last octet of the CertID's serialNumber
+        // (bit 0 of a non-leading octet changes neither the sign nor the minimal encoding). BouncyCastle 2.x parses
+        // strictly, so this must be a signature failure, not a parse error.
         byte[] tampered = (byte[])tbs.Clone();
-        tampered[^1] ^= 0x01;
+        tampered[SerialLastOctetOffset(tbs)] ^= 0x01;
         byte[] bad = writer.Assemble(tampered, signature);
         var openssl = OcspOracle.Check(pki, bad, ca, OcspTarget.Leaf(leaf));
         Assert.False(openssl.VerifyOk, openssl.ToString());
         Assert.Contains("Response Verify Failure", openssl.Raw.Output, StringComparison.Ordinal);
         var basic = Assert.IsType<BasicOcspResp>(new OcspResp(bad).GetResponseObject());
+        Assert.Single(basic.Responses); // it parsed: the refusal below is the signature's
         Assert.False(VerifyWithBouncyCastle(basic, Bc(ca.ResponderCertificate).GetPublicKey(), algorithm));
+
+        // A flipped bit that breaks a value (the last octet of ResponseData is nextUpdate's 'Z'): BouncyCastle 2.x refuses
+        // the response when reading it, before any signature check; openssl does not verify it either.
+        byte[] broken = (byte[])tbs.Clone();
+        Assert.Equal((byte)'Z', broken[^1]);
+        broken[^1] ^= 0x01;
+        byte[] unreadable = writer.Assemble(broken, signature);
+        var refusal = Assert.Throws<OcspException>(() => new OcspResp(unreadable).GetResponseObject());
+        Assert.Contains("invalid GeneralizedTime", refusal.ToString(), StringComparison.Ordinal);
+        Assert.False(OcspOracle.Check(pki, unreadable, ca, OcspTarget.Leaf(leaf)).VerifyOk);
 
         // The response checked against the other CA: its responder is not authorised there.
         var foreign = OcspOracle.Check(pki, good, other, OcspTarget.Leaf(leaf));
         Assert.False(foreign.VerifyOk, foreign.ToString());
+    }
+
+    /// <summary>Offset in ResponseData of the last octet of the first SingleResponse's CertID serialNumber.</summary>
+    private static int SerialLastOctetOffset(byte[] responseData)
+    {
+        var data = new AsnReader(responseData, AsnEncodingRules.DER).ReadSequence();
+        if (data.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 0))) data.ReadEncodedValue(); // version
+        data.ReadEncodedValue();                                                                                 // responderID
+        data.ReadGeneralizedTime();                                                                              // producedAt
+        var certId = data.ReadSequence().ReadSequence().ReadSequence();                                         // responses / first / CertID
+        certId.ReadSequence();                                                                                   // hashAlgorithm
+        certId.ReadOctetString();                                                                                // issuerNameHash
+        certId.ReadOctetString();                                                                                // issuerKeyHash
+        var serial = certId.ReadIntegerBytes();
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(serial, out var segment) && segment.Array == responseData);
+        return segment.Offset + segment.Count - 1;
     }
 
     [Theory]
@@ -835,14 +871,14 @@ public sealed class EcdsaSignatureTests
         // An integer longer than the field.
         var tooLong = new byte[33];
         tooLong[0] = 0x7F;
-        byte[] der = new DerSequence(new DerInteger(new BcBigInteger(1, tooLong)), new DerInteger(1)).GetDerEncoded();
+        byte[] der = new DerSequence(new DerInteger(new BcBigInteger(1, tooLong)), DerInteger.ValueOf(1)).GetDerEncoded();
         Assert.Throws<ArgumentException>(() => EcdsaSignature.DerToRaw(der, 32));
 
         // Trailing data after the SEQUENCE, and a third INTEGER inside it.
-        byte[] ok = new DerSequence(new DerInteger(5), new DerInteger(7)).GetDerEncoded();
+        byte[] ok = new DerSequence(DerInteger.ValueOf(5), DerInteger.ValueOf(7)).GetDerEncoded();
         Assert.Equal(64, EcdsaSignature.DerToRaw(ok, 32).Length);
         Assert.ThrowsAny<Exception>(() => EcdsaSignature.DerToRaw([.. ok, 0x00], 32));
-        byte[] three = new DerSequence(new DerInteger(5), new DerInteger(7), new DerInteger(9)).GetDerEncoded();
+        byte[] three = new DerSequence(DerInteger.ValueOf(5), DerInteger.ValueOf(7), DerInteger.ValueOf(9)).GetDerEncoded();
         Assert.ThrowsAny<Exception>(() => EcdsaSignature.DerToRaw(three, 32));
     }
 }
