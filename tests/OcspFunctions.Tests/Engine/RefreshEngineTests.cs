@@ -130,7 +130,11 @@ public sealed class RefreshEngineTests(TestPki pki)
         var manifest = s.Manifest();
         Assert.True(manifest.LastRunSucceeded);
         Assert.True(manifest.Deterministic);
-        Assert.Equal(s.Ca.Source.CrlNumber, long.Parse(manifest.CrlNumbers[s.Ca.CrlPath], System.Globalization.CultureInfo.InvariantCulture));
+        // The CRL number is recorded for the CRL's scope (a full CRL of the whole CA), with where it came from.
+        var scope = manifest.CrlScopes["full"];
+        Assert.Equal(s.Ca.Source.CrlNumber, long.Parse(scope.Number, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(s.Ca.CrlPath, scope.Location);
+        Assert.Empty(manifest.CrlNumbers);
     }
 
     /// <summary>
