@@ -77,7 +77,7 @@ public sealed class RefreshEngine(
         ManifestSlot? manifestSlot = null;
         try
         {
-            var ca = CertificateFiles.Load(await FetchAsync(null, null, issuer.Certificate, cancellationToken).ConfigureAwait(false), issuer.Certificate);
+            var ca = CertificateFiles.Load(await FetchAsync(null, null, issuer.Certificate, cancellationToken).ConfigureAwait(false), SourceSupport.Display(issuer.Certificate));
             var ocspIssuer = new OcspIssuer(ca);
             string id = ocspIssuer.KeyHashHex;
             result.IssuerId = id;
@@ -160,7 +160,7 @@ public sealed class RefreshEngine(
 
         // Responder certificate and key (RFC 6960 §4.2.2.2).
         var responder = CertificateFiles.Load(
-            await FetchAsync(id, manifest, issuer.Responder.Certificate, cancellationToken).ConfigureAwait(false), issuer.Responder.Certificate);
+            await FetchAsync(id, manifest, issuer.Responder.Certificate, cancellationToken).ConfigureAwait(false), SourceSupport.Display(issuer.Responder.Certificate));
         var findings = ResponderCertificateCheck.Check(responder, ca, now, TimingPolicy.MinimumValidity);
         result.Warnings.AddRange(findings.Where(f => f.Severity == FindingSeverity.Warning).Select(f => Printable.Escape(f.ToString())));
         var errors = findings.Where(f => f.Severity == FindingSeverity.Error).ToList();

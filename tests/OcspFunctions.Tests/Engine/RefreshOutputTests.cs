@@ -104,6 +104,23 @@ public sealed class RefreshOutputTests(TestPki pki)
         Assert.Contains(@"unknown revocation reason '\u202Eevil'", local.Message, StringComparison.Ordinal);
     }
 
+    /// <summary><c>inspect</c> prints what a CRL carries (its issuer name): escaped, line breaks kept.</summary>
+    [Fact]
+    public void Inspect_escapes_a_crl_issuer_name()
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var name = new System.Security.Cryptography.X509Certificates.X500DistinguishedNameBuilder();
+        name.AddCommonName($"evil{Esc}[2J CA");
+        var request = new System.Security.Cryptography.X509Certificates.CertificateRequest(name.Build(), key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        using var ca = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        var crl = HandWrittenCrl.Sign(ca, key, [], [HandWrittenCrl.Integer(Oids.CrlNumber, 1)]);
+
+        string text = OcspResponder.Cli.Inspector.Describe(crl);
+        Assert.DoesNotContain(Esc, text);
+        Assert.Contains(@"evil\x1B[2J CA", text, StringComparison.Ordinal);
+        Assert.Contains('\n', text);
+    }
+
     [Theory]
     [InlineData("plain C:\\OCSP\\ca.crl", "plain C:\\OCSP\\ca.crl")]
     [InlineData("a\u001b[31mb", "a\\x1B[31mb")]
