@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using OcspFunctions.Engine.Sources;
@@ -48,6 +47,8 @@ public sealed class RefreshEngine(
 
     private readonly TimingPolicy _timing = new(options.Timing);
 
+    private readonly SourceFetcher _sources = new(store, sources, options.MaxSourceBytes);
+
     public async Task<RefreshReport> RunAsync(CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
@@ -77,7 +78,7 @@ public sealed class RefreshEngine(
         ManifestSlot? manifestSlot = null;
         try
         {
-            var ca = CertificateFiles.Load(await FetchAsync(null, null, issuer.Certificate, cancellationToken).ConfigureAwait(false), SourceSupport.Display(issuer.Certificate));
+            var ca = CertificateFiles.Load(await _sources.FetchAsync(null, null, issuer.Certificate, cancellationToken).ConfigureAwait(false), SourceSupport.Display(issuer.Certificate));
             var ocspIssuer = new OcspIssuer(ca);
             string id = ocspIssuer.KeyHashHex;
             result.IssuerId = id;
@@ -122,7 +123,7 @@ public sealed class RefreshEngine(
             catch (StoreException e)
             {
                 result.Succeeded = false;
-                result.Errors.Add(e.Message);
+                result.Errors.Add(Printable.Escape(e.Message));
                 logger.LogError(e, "Cannot record the manifest of issuer {Issuer}", Printable.Escape(issuer.Name));
             }
         }
@@ -160,7 +161,7 @@ public sealed class RefreshEngine(
 
         // Responder certificate and key (RFC 6960 §4.2.2.2).
         var responder = CertificateFiles.Load(
-            await FetchAsync(id, manifest, issuer.Responder.Certificate, cancellationToken).ConfigureAwait(false), SourceSupport.Display(issuer.Responder.Certificate));
+            await _sources.FetchAsync(id, manifest, issuer.Responder.Certificate, cancellationToken).ConfigureAwait(false), SourceSupport.Display(issuer.Responder.Certificate));
         var findings = ResponderCertificateCheck.Check(responder, ca, now, TimingPolicy.MinimumValidity);
         result.Warnings.AddRange(findings.Where(f => f.Severity == FindingSeverity.Warning).Select(f => Printable.Escape(f.ToString())));
         var errors = findings.Where(f => f.Severity == FindingSeverity.Error).ToList();
@@ -174,7 +175,7 @@ public sealed class RefreshEngine(
 
         // CRLs: every one must verify with the CA key, be current and not go backwards in its scope.
         var decision = new StatusDecision();
-        var crls = await CrlIngest.ReadAsync(issuer, ca, manifest, now, (location, ct) => FetchAsync(id, manifest, location, ct), decision,
+        var crls = await CrlIngest.ReadAsync(issuer, ca, manifest, now, (location, ct) => _sources.FetchAsync(id, manifest, location, ct), decision,
             result.Warnings, cancellationToken).ConfigureAwait(false);
 
         IssuedSerials? issued = null;
@@ -197,7 +198,7 @@ public sealed class RefreshEngine(
 
         if (!string.IsNullOrEmpty(issuer.LocalRevocations))
         {
-            var bytes = await FetchAsync(id, manifest, issuer.LocalRevocations, cancellationToken).ConfigureAwait(false);
+            var bytes = await _sources.FetchAsync(id, manifest, issuer.LocalRevocations, cancellationToken).ConfigureAwait(false);
             using var reader = new StreamReader(new MemoryStream(bytes));
             decision.AddRevocations(LocalRevocationsParser.Parse(reader, issuer.LocalRevocations));
         }
@@ -216,7 +217,7 @@ public sealed class RefreshEngine(
             await foreach (var name in sources.ListAsync(location, cancellationToken).ConfigureAwait(false)) names.Add(name);
             return IssuedSerialsParser.FromFileNames(names, location);
         }
-        var content = await FetchAsync(id, manifest, location, cancellationToken).ConfigureAwait(false);
+        var content = await _sources.FetchAsync(id, manifest, location, cancellationToken).ConfigureAwait(false);
         return IssuedSerialsParser.Parse(content, issuer.IssuedSerialsFormat, location);
     }
 
@@ -579,38 +580,5 @@ public sealed class RefreshEngine(
     {
         var stored = await store.GetAsync(StoreLayout.Index(id), cancellationToken).ConfigureAwait(false);
         return stored is null ? new IssuerIndex() : IssuerIndex.Parse(stored.Content, StoreLayout.Index(id));
-    }
-
-    /// <summary>Sources fetched over the network (http, Blob): fetched conditionally, with a cached copy.</summary>
-    private static bool IsRemote(string location) =>
-        location.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || location.StartsWith("https://", StringComparison.OrdinalIgnoreCase)
-        || location.StartsWith("blob:", StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>
-    /// Fetches a source. Remote (http, Blob) sources are fetched conditionally: their bytes are cached in the store and
-    /// a 304 reuses the cached copy.
-    /// </summary>
-    private async Task<byte[]> FetchAsync(string? issuerId, IssuerManifest? manifest, string location, CancellationToken cancellationToken)
-    {
-        if (string.IsNullOrWhiteSpace(location)) throw new SourceException("a required source location is empty");
-        bool remote = issuerId is not null && manifest is not null && IsRemote(location);
-        string cacheName = remote ? $"issuers/{issuerId}/sources/{Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(location)))[..32]}" : "";
-        SourceValidators? previous = null;
-        if (remote && manifest!.Sources.TryGetValue(location, out var state)) previous = new SourceValidators(state.ETag, state.LastModified);
-
-        var fetch = await sources.FetchAsync(location, previous, options.MaxSourceBytes, cancellationToken).ConfigureAwait(false);
-        if (fetch.NotModified)
-        {
-            var cached = await store.GetAsync(cacheName, cancellationToken).ConfigureAwait(false);
-            if (cached is not null) return cached.Content;
-            fetch = await sources.FetchAsync(location, null, options.MaxSourceBytes, cancellationToken).ConfigureAwait(false);
-        }
-        var content = fetch.Content ?? throw new SourceException($"{location}: no content");
-        if (remote)
-        {
-            await store.PutAsync(cacheName, content, cancellationToken).ConfigureAwait(false);
-            manifest!.Sources[location] = new SourceState(fetch.Validators?.ETag, fetch.Validators?.LastModified);
-        }
-        return content;
     }
 }
