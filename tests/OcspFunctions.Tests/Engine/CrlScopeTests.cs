@@ -125,6 +125,38 @@ public sealed class CrlScopeTests(TestPki pki)
         Assert.Equal(before, s.Snapshot());
     }
 
+    /// <summary>
+    /// A CRL without a CRL number cannot be ordered: used with a warning while its scope has never had a numbered CRL,
+    /// refused once it has (an old v1-style CRL replayed in place of a numbered one).
+    /// </summary>
+    [Fact]
+    public async Task A_crl_without_a_number_is_used_with_a_warning_then_refused_once_its_scope_has_numbers()
+    {
+        var s = RefreshSetup.Create(pki, "unnumbered");
+        string unnumbered = Path.Combine(s.Ca.Directory, "unnumbered.crl");
+        using (var key = RSA.Create())
+        {
+            key.ImportFromPem(File.ReadAllText(Path.Combine(s.Ca.Directory, "ca.key")));
+            File.WriteAllBytes(unnumbered, HandWrittenCrl.Sign(X509CertificateLoader.LoadCertificateFromFile(s.Ca.CaCertPath), key, [], []));
+        }
+        s.Options.Issuers[0].Crls = [unnumbered];
+        var first = Assert.Single((await s.RunAsync()).Issuers);
+        Assert.True(first.Succeeded, string.Join("; ", first.Errors));
+        Assert.Contains(first.Warnings, w => w.Contains("has no CRL number", StringComparison.Ordinal));
+        Assert.Empty(s.Manifest().CrlScopes);
+
+        s.Options.Issuers[0].Crls = [s.Ca.CrlPath];
+        Assert.True((await s.RunAsync()).Succeeded);
+        var before = s.Snapshot();
+        s.Options.Issuers[0].Crls = [unnumbered];
+        var refused = Assert.Single((await s.RunAsync()).Issuers);
+        Assert.False(refused.Succeeded);
+        string error = Assert.Single(refused.Errors);
+        Assert.Contains("has no CRL number, but CRL number", error, StringComparison.Ordinal);
+        Assert.Contains(s.Ca.CrlPath, error, StringComparison.Ordinal);
+        Assert.Equal(before, s.Snapshot());
+    }
+
     /// <summary>A delta applies only to a full CRL of its own scope (RFC 5280 §5.2.4).</summary>
     [Fact]
     public async Task A_delta_of_another_partition_is_refused()

@@ -73,6 +73,28 @@ public sealed class RefreshOutputTests(TestPki pki)
         Assert.Contains(" at OcspFunctions.", verbose.Out + verbose.Err, StringComparison.Ordinal);
     }
 
+    /// <summary>Sticky revocations reach the operator: the refresh line and a warning, and <c>status</c> (the count and the warning).</summary>
+    [Fact]
+    public void Refresh_and_status_report_revocations_kept_after_a_crl_dropped_them()
+    {
+        var ca = new CaWorkspace(pki, pki.RsaCa, "cli-sticky");
+        File.WriteAllLines(Path.Combine(ca.Directory, "serials.txt"),
+            File.ReadAllLines(ca.IndexPath).Where(l => l.Length > 0).Select(l => l.Split('\t')[3]));
+        string config = WriteConfig(ca, "test-ca", serials: "serials.txt");
+        Assert.Equal(0, CliTests.Run(ca.Directory, "refresh", "--config", config).Exit);
+        File.WriteAllBytes(ca.CrlPath, StickyRevocationTests.EmptyCrl(ca, ca.Source.CrlNumber + 1));
+        int kept = ca.Source.Revoked.Count(l => l.Name != "certificateHold");
+
+        var refresh = CliTests.Run(ca.Directory, "refresh", "--config", config);
+        Assert.True(refresh.Exit == 0, refresh.Out + refresh.Err);
+        Assert.Contains($"(kept revoked {kept})", refresh.Out, StringComparison.Ordinal);
+        Assert.Contains($"warning: {kept} serials kept revoked", refresh.Out, StringComparison.Ordinal);
+        var status = CliTests.Run(ca.Directory, "status", "--config", config);
+        Assert.True(status.Exit == 0, status.Out + status.Err);
+        Assert.Contains($"kept revoked: {kept} serials", status.Out, StringComparison.Ordinal);
+        Assert.Contains($"warning: {kept} serials kept revoked", status.Out, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Control_characters_from_the_configuration_and_a_serial_list_are_escaped_in_output()
     {

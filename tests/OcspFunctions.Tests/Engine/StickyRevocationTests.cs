@@ -130,8 +130,23 @@ public sealed class StickyRevocationTests(TestPki pki)
         Assert.Contains(result.Warnings, w => w.Contains("listed as certificateHold", StringComparison.Ordinal));
     }
 
+    /// <summary>When sources disagree, a permanent reason beats certificateHold (keeping the hold's earlier time): a hold can be lifted, a revocation cannot.</summary>
+    [Fact]
+    public void A_permanent_reason_beats_a_hold_from_another_source()
+    {
+        var serial = SerialNumber.ParseHex("0A");
+        var held = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var decision = new OcspFunctions.Engine.StatusDecision();
+        decision.AddRevocations([new(serial, held, RevocationReason.CertificateHold), new(serial, held.AddDays(1), RevocationReason.KeyCompromise)]);
+        var other = SerialNumber.ParseHex("0B");
+        decision.AddRevocations([new(other, held.AddDays(1), RevocationReason.Superseded), new(other, held, RevocationReason.CertificateHold)]);
+        var statuses = decision.Decide(null, held.AddDays(2), TimeSpan.FromDays(7));
+        Assert.Equal(CertStatus.Revoked(held, RevocationReason.KeyCompromise), statuses[serial]);
+        Assert.Equal(CertStatus.Revoked(held, RevocationReason.Superseded), statuses[other]);
+    }
+
     /// <summary>A full CRL (the next number) with no entries, signed by the workspace CA's RSA key.</summary>
-    private static byte[] EmptyCrl(CaWorkspace ca, long number)
+    internal static byte[] EmptyCrl(CaWorkspace ca, long number)
     {
         using var key = RSA.Create();
         key.ImportFromPem(File.ReadAllText(Path.Combine(ca.Directory, "ca.key")));
