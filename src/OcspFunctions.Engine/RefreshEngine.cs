@@ -1,13 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Numerics;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using OcspFunctions.Engine.Sources;
 using OcspFunctions.Engine.Store;
 using OcspFunctions.Protocol;
-using OcspFunctions.Protocol.Crl;
 using OcspFunctions.Protocol.Signing;
 
 namespace OcspFunctions.Engine;
@@ -50,6 +47,8 @@ public sealed class RefreshEngine(
 
     private readonly TimingPolicy _timing = new(options.Timing);
 
+    private readonly SourceFetcher _sources = new(store, sources, options.MaxSourceBytes);
+
     public async Task<RefreshReport> RunAsync(CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
@@ -79,7 +78,7 @@ public sealed class RefreshEngine(
         ManifestSlot? manifestSlot = null;
         try
         {
-            var ca = CertificateFiles.Load(await FetchAsync(null, null, issuer.Certificate, cancellationToken).ConfigureAwait(false), issuer.Certificate);
+            var ca = CertificateFiles.Load(await _sources.FetchAsync(null, null, issuer.Certificate, cancellationToken).ConfigureAwait(false), SourceSupport.Display(issuer.Certificate));
             var ocspIssuer = new OcspIssuer(ca);
             string id = ocspIssuer.KeyHashHex;
             result.IssuerId = id;
@@ -105,8 +104,8 @@ public sealed class RefreshEngine(
         {
             // Input or store failure: nothing (more) is published for this issuer; the previous responses stay.
             result.Succeeded = false;
-            result.Errors.Add(e.Message);
-            logger.LogError(e, "Refresh of issuer {Issuer} failed: {Error}", issuer.Name, e.Message);
+            result.Errors.Add(Printable.Escape(e.Message));
+            LogFailure(issuer, e);
             if (manifest is not null)
             {
                 manifest.LastRunSucceeded = false;
@@ -124,9 +123,27 @@ public sealed class RefreshEngine(
             catch (StoreException e)
             {
                 result.Succeeded = false;
-                result.Errors.Add(e.Message);
-                logger.LogError(e, "Cannot record the manifest of issuer {Issuer}", issuer.Name);
+                result.Errors.Add(Printable.Escape(e.Message));
+                logger.LogError(e, "Cannot record the manifest of issuer {Issuer}", Printable.Escape(issuer.Name));
             }
+        }
+    }
+
+    /// <summary>
+    /// An expected input failure (a missing file, a bad CRL or list, a refused check, a source error) is one line naming the
+    /// issuer and the input, with the exception only at Debug level (<c>refresh -v</c>); anything else keeps its stack trace.
+    /// </summary>
+    private void LogFailure(IssuerOptions issuer, Exception e)
+    {
+        string name = Printable.Escape(issuer.Name), error = Printable.Escape(e.Message);
+        if (e is SourceException or CrlException)
+        {
+            logger.LogError("Refresh of issuer {Issuer} failed: {Error}", name, error);
+            logger.LogDebug(e, "Refresh of issuer {Issuer}: details of the failure", name);
+        }
+        else
+        {
+            logger.LogError(e, "Refresh of issuer {Issuer} failed: {Error}", name, error);
         }
     }
 
@@ -135,7 +152,7 @@ public sealed class RefreshEngine(
         IOcspSigner Signer,
         StatusDecision Decision,
         IssuedSerials? Issued,
-        Dictionary<string, BigInteger> CrlNumbers);
+        CrlIngest Crls);
 
     private async Task<Inputs> ReadInputsAsync(IssuerOptions issuer, X509Certificate2 ca, IssuerManifest manifest, DateTimeOffset now,
         IssuerRefreshResult result, CancellationToken cancellationToken)
@@ -144,45 +161,22 @@ public sealed class RefreshEngine(
 
         // Responder certificate and key (RFC 6960 §4.2.2.2).
         var responder = CertificateFiles.Load(
-            await FetchAsync(id, manifest, issuer.Responder.Certificate, cancellationToken).ConfigureAwait(false), issuer.Responder.Certificate);
+            await _sources.FetchAsync(id, manifest, issuer.Responder.Certificate, cancellationToken).ConfigureAwait(false), SourceSupport.Display(issuer.Responder.Certificate));
         var findings = ResponderCertificateCheck.Check(responder, ca, now, TimingPolicy.MinimumValidity);
-        result.Warnings.AddRange(findings.Where(f => f.Severity == FindingSeverity.Warning).Select(f => f.ToString()));
+        result.Warnings.AddRange(findings.Where(f => f.Severity == FindingSeverity.Warning).Select(f => Printable.Escape(f.ToString())));
         var errors = findings.Where(f => f.Severity == FindingSeverity.Error).ToList();
+        string responderShown = SourceSupport.Display(issuer.Responder.Certificate);
         if (errors.Count > 0)
-            throw new InvalidOperationException($"responder certificate '{responder.Subject}' is not usable: {string.Join("; ", errors)}");
+            throw new SourceException($"responder certificate {responderShown} ('{responder.Subject}') is not usable: {string.Join("; ", errors)}");
         var signer = await signers.CreateAsync(issuer, cancellationToken).ConfigureAwait(false);
         var spki = await signer.GetSubjectPublicKeyInfoAsync(cancellationToken).ConfigureAwait(false);
         if (!spki.AsSpan().SequenceEqual(responder.PublicKey.ExportSubjectPublicKeyInfo()))
-            throw new InvalidOperationException($"the responder key does not match the responder certificate '{responder.Subject}'");
+            throw new SourceException($"the responder key does not match the responder certificate {responderShown} ('{responder.Subject}')");
 
-        // CRLs: every one must verify with the CA key, be current and not go backwards.
+        // CRLs: every one must verify with the CA key, be current and not go backwards in its scope.
         var decision = new StatusDecision();
-        var crlNumbers = new Dictionary<string, BigInteger>();
-        var fulls = new List<CertificateRevocationList>();
-        var deltas = new List<CertificateRevocationList>();
-        foreach (var location in issuer.Crls)
-        {
-            var crl = CertificateRevocationList.Decode(await FetchAsync(id, manifest, location, cancellationToken).ConfigureAwait(false));
-            crl.EnsureIssuedBy(ca);
-            if (crl.NextUpdate is { } next && next <= now)
-                throw new CrlException($"CRL {location} expired at {next:u}; refusing stale revocation data");
-            if (crl.NextUpdate is null) result.Warnings.Add($"CRL {location} has no nextUpdate");
-            if (crl.CrlNumber is { } number)
-            {
-                if (manifest.CrlNumbers.TryGetValue(location, out var last) && BigInteger.TryParse(last, out var lastNumber) && number < lastNumber)
-                    throw new CrlException($"CRL {location} has CRL number {number}, lower than the {lastNumber} already accepted (a replayed or rolled-back CRL)");
-                crlNumbers[location] = number;
-            }
-            (crl.IsDelta ? deltas : fulls).Add(crl);
-        }
-        foreach (var full in fulls) decision.AddFullCrl(full);
-        foreach (var delta in deltas)
-        {
-            // RFC 5280 §5.2.4: a delta applies to a full CRL whose number is at least its BaseCRLNumber.
-            if (!fulls.Any(f => f.CrlNumber is { } n && n >= delta.DeltaCrlIndicator))
-                throw new CrlException($"delta CRL (base {delta.DeltaCrlIndicator}) has no matching full CRL among the configured CRLs");
-            decision.ApplyDeltaCrl(delta);
-        }
+        var crls = await CrlIngest.ReadAsync(issuer, ca, manifest, now, (location, ct) => _sources.FetchAsync(id, manifest, location, ct), decision,
+            result.Warnings, cancellationToken).ConfigureAwait(false);
 
         IssuedSerials? issued = null;
         if (!string.IsNullOrEmpty(issuer.IssuedSerials))
@@ -192,7 +186,7 @@ public sealed class RefreshEngine(
             if (manifest.IssuedSerialCount is { } previous && previous > 0)
             {
                 if (count == 0 || count < previous * (1 - issuer.MaxSerialsShrink))
-                    throw new SourceException($"issued-serials list {issuer.IssuedSerials} shrank from {previous} to {count} serials " +
+                    throw new SourceException($"issued-serials list {SourceSupport.Display(issuer.IssuedSerials)} shrank from {previous} to {count} serials " +
                                               $"(more than MaxSerialsShrink {issuer.MaxSerialsShrink:P0}); is it truncated?");
             }
             decision.AddRevocations(issued.Revocations);
@@ -204,11 +198,11 @@ public sealed class RefreshEngine(
 
         if (!string.IsNullOrEmpty(issuer.LocalRevocations))
         {
-            var bytes = await FetchAsync(id, manifest, issuer.LocalRevocations, cancellationToken).ConfigureAwait(false);
+            var bytes = await _sources.FetchAsync(id, manifest, issuer.LocalRevocations, cancellationToken).ConfigureAwait(false);
             using var reader = new StreamReader(new MemoryStream(bytes));
             decision.AddRevocations(LocalRevocationsParser.Parse(reader, issuer.LocalRevocations));
         }
-        return new Inputs(responder, signer, decision, issued, crlNumbers);
+        return new Inputs(responder, signer, decision, issued, crls);
     }
 
     private async Task<IssuedSerials> ReadIssuedSerialsAsync(IssuerOptions issuer, string id, IssuerManifest manifest, CancellationToken cancellationToken)
@@ -223,7 +217,7 @@ public sealed class RefreshEngine(
             await foreach (var name in sources.ListAsync(location, cancellationToken).ConfigureAwait(false)) names.Add(name);
             return IssuedSerialsParser.FromFileNames(names, location);
         }
-        var content = await FetchAsync(id, manifest, location, cancellationToken).ConfigureAwait(false);
+        var content = await _sources.FetchAsync(id, manifest, location, cancellationToken).ConfigureAwait(false);
         return IssuedSerialsParser.Parse(content, issuer.IssuedSerialsFormat, location);
     }
 
@@ -250,13 +244,20 @@ public sealed class RefreshEngine(
         string id = manifest.IssuerId;
         var algorithms = issuer.EffectiveHashAlgorithms.Select(CertIdHashAlgorithms.Parse).Distinct().ToArray();
         var statuses = inputs.Decision.Decide(inputs.Issued, now, _timing.ExpiredGrace);
+        var (sticky, stickyWarning) = StickyRevocations.Apply(statuses, index, inputs.Issued, now, _timing.ExpiredGrace);
+        result.StickyRevocations = sticky;
+        if (stickyWarning is not null)
+        {
+            result.Warnings.Add(stickyWarning);
+            logger.LogWarning("Issuer {Issuer}: {Warning}", Printable.Escape(issuer.Name), stickyWarning);
+        }
 
         var thisUpdate = TimingPolicy.ThisUpdate(now);
         var producedAt = DateTimeOffset.FromUnixTimeSeconds(now.ToUnixTimeSeconds());
         var responderNotAfter = new DateTimeOffset(inputs.Responder.NotAfter.ToUniversalTime());
         var nextUpdate = _timing.NextUpdate(thisUpdate, responderNotAfter);
         if (nextUpdate - thisUpdate < TimingPolicy.MinimumValidity && !_timing.AllowPrivatePki)
-            throw new InvalidOperationException($"responder certificate expires at {responderNotAfter:u}: responses would last under 8 hours; issue a new responder certificate");
+            throw new SourceException($"responder certificate expires at {responderNotAfter:u}: responses would last under 8 hours; issue a new responder certificate");
 
         if (nextUpdate < thisUpdate + _timing.Validity)
             result.Warnings.Add($"responder certificate expires at {responderNotAfter:u}, inside one validity period: responses end there and are re-signed more often; issue a new responder certificate");
@@ -283,7 +284,7 @@ public sealed class RefreshEngine(
             indexDirty = true;
             result.Warnings.Add($"{missing.Count} pack(s) the index refers to are missing ({string.Join(", ", missing.Take(5))}); " +
                                 $"re-signing their {lost.Count} serials");
-            logger.LogWarning("Issuer {Issuer}: {Packs} missing packs, re-signing {Serials} serials", issuer.Name, missing.Count, lost.Count);
+            logger.LogWarning("Issuer {Issuer}: {Packs} missing packs, re-signing {Serials} serials", Printable.Escape(issuer.Name), missing.Count, lost.Count);
         }
 
         // A new signing setup (responder certificate, key, hash algorithms) re-signs everything. The old responses stay
@@ -405,7 +406,8 @@ public sealed class RefreshEngine(
         // Entries not re-signed (failures) still carry the due marker, so the next run retries them.
         manifest.SigningFingerprint = fingerprint;
         manifest.HashAlgorithms = [.. algorithms.Select(a => a.Name())];
-        foreach (var (location, number) in inputs.CrlNumbers) manifest.CrlNumbers[location] = number.ToString();
+        inputs.Crls.Record(manifest);
+        manifest.StickyRevocations = sticky;
         manifest.IssuedSerialCount = inputs.Issued?.Serials.Count;
         manifest.Deterministic = inputs.Issued is not null;
         manifest.ResponderNotAfter = responderNotAfter;
@@ -425,12 +427,12 @@ public sealed class RefreshEngine(
         {
             // Housekeeping only: what is published is complete; a later run retires and deletes what this one could not.
             result.Warnings.Add($"could not retire unused packs: {e.Message}");
-            logger.LogWarning(e, "Issuer {Issuer}: could not retire unused packs", issuer.Name);
+            logger.LogWarning(e, "Issuer {Issuer}: could not retire unused packs", Printable.Escape(issuer.Name));
         }
 
         logger.LogInformation(
             "Issuer {Issuer}: {Changed} changed, {Refreshed} refreshed, {Unchanged} unchanged, {Removed} removed, {Signed} responses signed, {Failures} failures",
-            issuer.Name, result.Changed, result.Refreshed, result.Unchanged, result.Removed, result.ResponsesSigned, result.SigningFailures);
+            Printable.Escape(issuer.Name), result.Changed, result.Refreshed, result.Unchanged, result.Removed, result.ResponsesSigned, result.SigningFailures);
     }
 
     /// <summary>
@@ -578,38 +580,5 @@ public sealed class RefreshEngine(
     {
         var stored = await store.GetAsync(StoreLayout.Index(id), cancellationToken).ConfigureAwait(false);
         return stored is null ? new IssuerIndex() : IssuerIndex.Parse(stored.Content, StoreLayout.Index(id));
-    }
-
-    /// <summary>Sources fetched over the network (http, Blob): fetched conditionally, with a cached copy.</summary>
-    private static bool IsRemote(string location) =>
-        location.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || location.StartsWith("https://", StringComparison.OrdinalIgnoreCase)
-        || location.StartsWith("blob:", StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>
-    /// Fetches a source. Remote (http, Blob) sources are fetched conditionally: their bytes are cached in the store and
-    /// a 304 reuses the cached copy.
-    /// </summary>
-    private async Task<byte[]> FetchAsync(string? issuerId, IssuerManifest? manifest, string location, CancellationToken cancellationToken)
-    {
-        if (string.IsNullOrWhiteSpace(location)) throw new SourceException("a required source location is empty");
-        bool remote = issuerId is not null && manifest is not null && IsRemote(location);
-        string cacheName = remote ? $"issuers/{issuerId}/sources/{Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(location)))[..32]}" : "";
-        SourceValidators? previous = null;
-        if (remote && manifest!.Sources.TryGetValue(location, out var state)) previous = new SourceValidators(state.ETag, state.LastModified);
-
-        var fetch = await sources.FetchAsync(location, previous, options.MaxSourceBytes, cancellationToken).ConfigureAwait(false);
-        if (fetch.NotModified)
-        {
-            var cached = await store.GetAsync(cacheName, cancellationToken).ConfigureAwait(false);
-            if (cached is not null) return cached.Content;
-            fetch = await sources.FetchAsync(location, null, options.MaxSourceBytes, cancellationToken).ConfigureAwait(false);
-        }
-        var content = fetch.Content ?? throw new SourceException($"{location}: no content");
-        if (remote)
-        {
-            await store.PutAsync(cacheName, content, cancellationToken).ConfigureAwait(false);
-            manifest!.Sources[location] = new SourceState(fetch.Validators?.ETag, fetch.Validators?.LastModified);
-        }
-        return content;
     }
 }

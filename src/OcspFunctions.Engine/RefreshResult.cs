@@ -17,6 +17,8 @@ public sealed class IssuerRefreshResult
     public int Unchanged { get; set; }
     /// <summary>Serials whose responses were withdrawn (expired past grace, or no longer revoked without an issued list).</summary>
     public int Removed { get; set; }
+    /// <summary>Serials kept revoked although no source revokes them any more (RFC 5280 §3.3: only a hold is lifted).</summary>
+    public int StickyRevocations { get; set; }
     /// <summary>Responses signed and stored (one per CertID hash algorithm per serial).</summary>
     public int ResponsesSigned { get; set; }
     public int SigningFailures { get; set; }

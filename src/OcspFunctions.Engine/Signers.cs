@@ -15,8 +15,16 @@ public sealed class LocalKeySignerFactory : ISignerFactory
     {
         if (string.IsNullOrEmpty(issuer.Responder.Key))
             throw new ArgumentException($"issuer '{issuer.Name}': Responder:Key is not set");
-        IOcspSigner signer = LocalKeySigner.FromFile(issuer.Responder.Key, issuer.Responder.UsePss, issuer.Responder.KeyPassword);
-        return Task.FromResult(signer);
+        try
+        {
+            IOcspSigner signer = LocalKeySigner.FromFile(issuer.Responder.Key, issuer.Responder.UsePss, issuer.Responder.KeyPassword);
+            return Task.FromResult(signer);
+        }
+        catch (ArgumentException e)
+        {
+            // A missing or unreadable key file is an input failure of this issuer, like a missing CRL.
+            throw new Sources.SourceException(e.Message, e);
+        }
     }
 }
 

@@ -25,13 +25,18 @@ public sealed class StatusDecision
         }
     }
 
-    /// <summary>A delta applies on top of the full CRLs: removeFromCRL lifts a hold, other entries add (RFC 5280 §5.2.4).</summary>
+    /// <summary>
+    /// A delta applies on top of the full CRLs: removeFromCRL lifts a hold, other entries add (RFC 5280 §5.2.4). A
+    /// removeFromCRL for a serial revoked for good means the certificate expired (RFC 5280 §5.3.1): it stays revoked here and
+    /// leaves with its expiry, when the issued-serials list gives it (§3.3: only a hold can be lifted).
+    /// </summary>
     public void ApplyDeltaCrl(CertificateRevocationList delta)
     {
         foreach (var entry in delta.RevokedCertificates)
         {
-            if (entry.Reason == RevocationReason.RemoveFromCrl) _revoked.Remove(entry.SerialNumber);
-            else Add(entry.SerialNumber, entry.RevocationDate, entry.Reason);
+            if (entry.Reason != RevocationReason.RemoveFromCrl) Add(entry.SerialNumber, entry.RevocationDate, entry.Reason);
+            else if (_revoked.TryGetValue(entry.SerialNumber, out var existing) && existing.Reason == RevocationReason.CertificateHold)
+                _revoked.Remove(entry.SerialNumber);
         }
     }
 
@@ -41,10 +46,19 @@ public sealed class StatusDecision
         foreach (var r in revocations) Add(r.Serial, r.RevocationTime, r.Reason);
     }
 
+    /// <summary>The earliest time wins, with its reason — but a permanent reason beats certificateHold, whose time it keeps when earlier.</summary>
     private void Add(SerialNumber serial, DateTimeOffset time, RevocationReason? reason)
     {
         var utc = time.ToUniversalTime();
-        if (!_revoked.TryGetValue(serial, out var existing) || utc < existing.Time) _revoked[serial] = (utc, reason);
+        if (!_revoked.TryGetValue(serial, out var existing))
+        {
+            _revoked[serial] = (utc, reason);
+            return;
+        }
+        bool hold = reason == RevocationReason.CertificateHold, existingHold = existing.Reason == RevocationReason.CertificateHold;
+        var earliest = utc < existing.Time ? utc : existing.Time;
+        if (hold == existingHold) _revoked[serial] = utc < existing.Time ? (utc, reason) : existing;
+        else _revoked[serial] = (earliest, existingHold ? reason : existing.Reason);
     }
 
     /// <summary>

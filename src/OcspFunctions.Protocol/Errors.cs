@@ -6,8 +6,11 @@ namespace OcspFunctions.Protocol;
 /// </summary>
 public sealed class MalformedRequestException(string message, Exception? inner = null) : Exception(message, inner);
 
-/// <summary>A CRL that cannot be read, or whose signature does not verify against the CA certificate.</summary>
-public sealed class CrlException(string message, Exception? inner = null) : Exception(message, inner);
+/// <summary>
+/// A CRL that cannot be read, or whose signature does not verify against the CA certificate. The message may quote the
+/// CRL (its issuer name): control characters in it are escaped (<see cref="Printable"/>).
+/// </summary>
+public sealed class CrlException(string message, Exception? inner = null) : Exception(Printable.Escape(message), inner);
 
 /// <summary>An OCSP response that cannot be read (used by the client, inspector and tests).</summary>
 public sealed class MalformedResponseException(string message, Exception? inner = null) : Exception(message, inner);

@@ -2,8 +2,12 @@ using OcspFunctions.Protocol;
 
 namespace OcspFunctions.Engine.Sources;
 
-/// <summary>An input that cannot be used: unreadable, malformed, over its size cap. The message names the source and, for text, the line.</summary>
-public sealed class SourceException(string message, Exception? inner = null) : Exception(message, inner);
+/// <summary>
+/// An input that cannot be used: unreadable, malformed, over its size cap, refused by a check. The message names the
+/// source and, for text, the line; it quotes input, so control characters in it are escaped (<see cref="Printable"/>).
+/// An expected failure: logged as one line, without a stack trace unless verbose.
+/// </summary>
+public sealed class SourceException(string message, Exception? inner = null) : Exception(Printable.Escape(message), inner);
 
 /// <summary>HTTP validators of a fetched source, kept so the next fetch can be conditional (RFC 9110 §13).</summary>
 public sealed record SourceValidators(string? ETag, DateTimeOffset? LastModified);

@@ -16,8 +16,20 @@ public sealed class IssuerManifest
     public List<string> Errors { get; set; } = [];
     public List<string> Warnings { get; set; } = [];
 
-    /// <summary>Highest accepted CRL number per CRL location: a lower one later is refused (a replayed CRL).</summary>
+    /// <summary>
+    /// Highest accepted CRL number per CRL scope (<see cref="CrlScopes"/> keys): a lower one later is refused, wherever it
+    /// comes from (a replayed or rolled-back CRL).
+    /// </summary>
+    public Dictionary<string, CrlScopeState> CrlScopes { get; set; } = [];
+
+    /// <summary>
+    /// Before CRL scopes: the highest accepted CRL number per configured location. Still honoured for its location; an
+    /// entry is dropped once a CRL from that location has been accepted into <see cref="CrlScopes"/>.
+    /// </summary>
     public Dictionary<string, string> CrlNumbers { get; set; } = [];
+
+    /// <summary>Serials kept revoked although no source lists them any more (RFC 5280 §3.3; also a warning).</summary>
+    public int StickyRevocations { get; set; }
 
     /// <summary>HTTP validators per source location, for conditional fetches.</summary>
     public Dictionary<string, SourceState> Sources { get; set; } = [];
@@ -65,3 +77,6 @@ public sealed class IssuerManifest
 }
 
 public sealed record SourceState(string? ETag, DateTimeOffset? LastModified);
+
+/// <summary>The highest CRL number accepted for one CRL scope, where it came from, and the scope in words.</summary>
+public sealed record CrlScopeState(string Number, string Location, string Scope);

@@ -74,6 +74,9 @@ public sealed class CertificateRevocationList
 
     public byte[]? AuthorityKeyIdentifier { get; private set; }
 
+    /// <summary>The CRL's scope when it is partitioned (RFC 5280 §5.2.5), or null for a CRL covering the whole CA.</summary>
+    public IssuingDistributionPoint? IssuingDistributionPoint { get; private set; }
+
     /// <summary>The revoked entries, decoded as they are enumerated.</summary>
     public RevokedCertificateEnumerable RevokedCertificates => new(_revoked);
 
@@ -232,15 +235,10 @@ public sealed class CertificateRevocationList
                         AuthorityKeyIdentifier = aki.ReadOctetString(new Asn1Tag(TagClass.ContextSpecific, 0));
                     break;
                 case Oids.IssuingDistributionPoint:
-                    // indirectCRL [4] TRUE means entries may belong to other issuers: not supported (RFC 5280 §5.2.5).
-                    var idp = value.ReadSequence();
-                    while (idp.HasData)
-                    {
-                        var t = idp.PeekTag();
-                        if (t.TagClass == TagClass.ContextSpecific && t.TagValue == 4 && idp.ReadBoolean(new Asn1Tag(TagClass.ContextSpecific, 4)))
-                            throw new CrlException("indirect CRLs are not supported");
-                        if (!(t.TagClass == TagClass.ContextSpecific && t.TagValue == 4)) idp.ReadEncodedValue();
-                    }
+                    IssuingDistributionPoint = Crl.IssuingDistributionPoint.Decode(value.ReadEncodedValue());
+                    value.ThrowIfNotEmpty();
+                    // indirectCRL means entries may belong to other issuers: not supported (RFC 5280 §5.2.5).
+                    if (IssuingDistributionPoint.IndirectCrl) throw new CrlException("indirect CRLs are not supported");
                     break;
                 default:
                     // RFC 5280 §5.2: a CRL with an unrecognised critical extension must not be used.

@@ -42,7 +42,8 @@ public static class Composition
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss ";
         });
-        builder.SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning);
+        // -v: progress (Information) and the details of expected failures, stack traces included (Debug).
+        builder.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Warning);
     });
 
     /// <summary>Loads and validates the configuration, printing warnings; throws with every error listed.</summary>

@@ -9,7 +9,20 @@ namespace OcspResponder.Cli;
 /// <summary>Human-readable dumps of OCSP requests, OCSP responses and CRLs (DER or PEM).</summary>
 public static class Inspector
 {
+    /// <summary>The readable dump; names and other text the file carries are escaped for the terminal (<see cref="Printable"/>).</summary>
     public static string Describe(byte[] file, int maxEntries = 20)
+    {
+        try
+        {
+            return Printable.EscapeLines(DescribeUnescaped(file, maxEntries));
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException(Printable.Escape(e.Message), e);
+        }
+    }
+
+    private static string DescribeUnescaped(byte[] file, int maxEntries)
     {
         if (file.AsSpan().IndexOf("-----BEGIN X509 CRL-----"u8) >= 0) return DescribeCrl(CertificateRevocationList.Decode(file), maxEntries);
         byte[] der = Unpem(file) ?? file;

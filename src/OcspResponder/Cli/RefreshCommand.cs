@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using OcspFunctions.Engine;
+using OcspFunctions.Protocol;
 
 namespace OcspResponder.Cli;
 
@@ -26,7 +27,7 @@ public static class RefreshCommand
                     long now = Stopwatch.GetTimestamp();
                     if (p.Done != p.Total && Stopwatch.GetElapsedTime(Interlocked.Read(ref lastDraw), now).TotalMilliseconds < 100) return;
                     Interlocked.Exchange(ref lastDraw, now);
-                    lock (error) error.Write($"\r{p.Issuer}: signing {p.Done:N0}/{p.Total:N0}   {(p.Done == p.Total ? "\n" : "")}");
+                    lock (error) error.Write($"\r{Printable.Escape(p.Issuer)}: signing {p.Done:N0}/{p.Total:N0}   {(p.Done == p.Total ? "\n" : "")}");
                 })
                 : null,
         };
@@ -38,12 +39,23 @@ public static class RefreshCommand
         }
         foreach (var i in report.Issuers)
         {
-            output.WriteLine($"{i.Name}: {(i.Succeeded ? "ok" : "FAILED")}  good {i.Good:N0}  revoked {i.Revoked:N0}  " +
+            string name = Printable.Escape(i.Name);
+            var errors = i.Errors.Select(Printable.Escape).ToList();
+            if (!i.Succeeded && i.Changed + i.Refreshed + i.Unchanged == 0)
+            {
+                // Failed before deciding anything (an input was refused): the counts would be zeros, the reason is what matters.
+                output.WriteLine($"{name}: FAILED: {(errors.Count > 0 ? errors[0] : "unknown error")}  (nothing published; the previous responses stay)");
+                foreach (var w in i.Warnings) output.WriteLine($"  warning: {Printable.Escape(w)}");
+                foreach (var e in errors.Skip(1)) output.WriteLine($"  error: {e}");
+                continue;
+            }
+            output.WriteLine($"{name}: {(i.Succeeded ? "ok" : "FAILED")}  good {i.Good:N0}  revoked {i.Revoked:N0}  " +
+                             (i.StickyRevocations > 0 ? $"(kept revoked {i.StickyRevocations:N0})  " : "") +
                              $"signed {i.ResponsesSigned:N0} responses ({i.Changed:N0} changed, {i.Refreshed:N0} refreshed)  " +
                              $"skipped {i.Unchanged:N0}  removed {i.Removed:N0}  packs +{i.PacksWritten}/-{i.PacksDeleted}  errors {i.Errors.Count}" +
                              (i.Deterministic ? "" : "  [no issued-serials list: not deterministic]"));
-            foreach (var w in i.Warnings) output.WriteLine($"  warning: {w}");
-            foreach (var e in i.Errors) output.WriteLine($"  error: {e}");
+            foreach (var w in i.Warnings) output.WriteLine($"  warning: {Printable.Escape(w)}");
+            foreach (var e in errors) output.WriteLine($"  error: {e}");
         }
         output.WriteLine($"refresh {(report.Succeeded ? "succeeded" : "FAILED")} in {report.Duration.TotalSeconds:0.0} s");
         return report.Succeeded ? 0 : 1;

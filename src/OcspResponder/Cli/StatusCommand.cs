@@ -19,6 +19,8 @@ public static class StatusCommand
         bool healthy = true;
         foreach (var issuer in options.Issuers)
         {
+            // Names, locations, subjects and recorded messages come from inputs: never raw to the terminal.
+            string name = Printable.Escape(issuer.Name);
             string id;
             try
             {
@@ -26,14 +28,14 @@ public static class StatusCommand
             }
             catch (Exception e) when (e is IOException or System.Security.Cryptography.CryptographicException)
             {
-                output.WriteLine($"{issuer.Name}: cannot read CA certificate {issuer.Certificate}: {e.Message}");
+                output.WriteLine($"{name}: cannot read CA certificate {Printable.Escape(issuer.Certificate)}: {Printable.Escape(e.Message)}");
                 healthy = false;
                 continue;
             }
             var stored = await store.GetAsync(StoreLayout.Manifest(id), cancellationToken);
             if (stored is null)
             {
-                output.WriteLine($"{issuer.Name} ({id}): never refreshed");
+                output.WriteLine($"{name} ({id}): never refreshed");
                 healthy = false;
                 continue;
             }
@@ -41,8 +43,8 @@ public static class StatusCommand
             bool stale = m.OldestNextUpdate is { } oldest && oldest <= now
                          || m.NextRefreshDue is { } due && due + StaleAfterDue < now;
             healthy &= m.LastRunSucceeded && !stale;
-            output.WriteLine($"{issuer.Name} ({id}): {(m.LastRunSucceeded ? "ok" : "FAILING")}{(stale ? ", STALE" : "")}");
-            output.WriteLine($"  CA: {m.CaSubject}");
+            output.WriteLine($"{name} ({id}): {(m.LastRunSucceeded ? "ok" : "FAILING")}{(stale ? ", STALE" : "")}");
+            output.WriteLine($"  CA: {Printable.Escape(m.CaSubject)}");
             output.WriteLine($"  good {m.Good:N0}, revoked {m.Revoked:N0}" +
                              (m.Deterministic ? $", issued serials {m.IssuedSerialCount:N0}" : "; no issued-serials list: only revoked serials are answered (not deterministic)"));
             output.WriteLine($"  packs: {m.Packs:N0} in use, {m.RetiredPacks.Count:N0} retired (deleted an hour after retirement)");
@@ -50,9 +52,14 @@ public static class StatusCommand
             output.WriteLine($"  next refresh due: {Time(m.NextRefreshDue)}");
             output.WriteLine($"  responder certificate expires: {Time(m.ResponderNotAfter)}");
             output.WriteLine($"  last run: {Time(m.LastRunStarted)} → {Time(m.LastRunFinished)}; last success {Time(m.LastSuccess)}");
-            foreach (var (location, number) in m.CrlNumbers) output.WriteLine($"  CRL {location}: number {number}");
-            foreach (var w in m.Warnings) output.WriteLine($"  warning: {w}");
-            foreach (var e in m.Errors) output.WriteLine($"  error: {e}");
+            foreach (var scope in m.CrlScopes.Values.OrderBy(c => c.Scope, StringComparer.Ordinal))
+                output.WriteLine($"  {Printable.Escape(scope.Scope)}: number {Printable.Escape(scope.Number)} from {Printable.Escape(scope.Location)}");
+            foreach (var (location, number) in m.CrlNumbers)
+                output.WriteLine($"  CRL {Printable.Escape(location)}: number {Printable.Escape(number)} (recorded per location by an earlier version)");
+            if (m.StickyRevocations > 0)
+                output.WriteLine($"  kept revoked: {m.StickyRevocations:N0} serials no source revokes any more (only certificateHold can be lifted, RFC 5280 §3.3)");
+            foreach (var w in m.Warnings) output.WriteLine($"  warning: {Printable.Escape(w)}");
+            foreach (var e in m.Errors) output.WriteLine($"  error: {Printable.Escape(e)}");
         }
         return healthy ? 0 : 1;
     }

@@ -11,6 +11,8 @@ using OcspFunctions.Tests.Pki;
 
 namespace OcspFunctions.Tests.Engine;
 
+using Setup = RefreshSetup;
+
 /// <summary>
 /// The refresh end to end on the embedded default (directory store, key file) over a CA run by <c>openssl ca</c>:
 /// index.txt as the issued-serials list, <c>openssl ca -gencrl</c> CRLs; every stored response checked by
@@ -19,76 +21,9 @@ namespace OcspFunctions.Tests.Engine;
 [Collection("pki")]
 public sealed class RefreshEngineTests(TestPki pki)
 {
-    private sealed class Setup
-    {
-        public required CaWorkspace Ca { get; init; }
-        public required string StoreDir { get; init; }
-        public required OcspOptions Options { get; init; }
-        public required FileSystemObjectStore Store { get; init; }
-        public OcspIssuer Issuer => new(X509CertificateLoader.LoadCertificateFromFile(Ca.CaCertPath));
+    private Setup Create(string hint, TestCa? source = null, bool withIssuedList = true) => Setup.Create(pki, hint, source, withIssuedList);
 
-        public Task<RefreshReport> RunAsync(DateTimeOffset? now = null) => Engine(now).RunAsync(CancellationToken.None);
-
-        public RefreshEngine Engine(DateTimeOffset? now = null) => new(Options, Store,
-            new CompositeSourceReader([new FileSourceReader()]), new LocalKeySignerFactory(),
-            now is { } t ? new FixedTime(t) : TimeProvider.System, NullLogger<RefreshEngine>.Instance);
-
-        public string IssuerId => Issuer.KeyHashHex;
-
-        public Task<StoredResponse?> FindAsync(string serialHex, CertIdHashAlgorithm algorithm = CertIdHashAlgorithm.Sha1) =>
-            StoredResponses.FindAsync(Store, Issuer, serialHex, algorithm);
-
-        /// <summary>The stored response as a file for <c>openssl ocsp -respin</c>; fails the test when there is none.</summary>
-        public Task<string> ResponseFileAsync(string serialHex, CertIdHashAlgorithm algorithm = CertIdHashAlgorithm.Sha1) =>
-            StoredResponses.FileAsync(Store, Issuer, serialHex, Ca.Directory, algorithm);
-
-        public IssuerIndex Index() => IssuerIndex.Parse(File.ReadAllBytes(Path.Combine(StoreDir, StoreLayout.Index(IssuerId))), "index");
-
-        public IssuerManifest Manifest() => IssuerManifest.Parse(File.ReadAllBytes(Path.Combine(StoreDir, StoreLayout.Manifest(IssuerId))), "manifest");
-
-        public string PackPath(string pack) => Path.Combine(StoreDir, StoreLayout.Pack(IssuerId, pack));
-
-        /// <summary>The packs stored for the issuer, by name.</summary>
-        public string[] PackNames()
-        {
-            string dir = Path.Combine(StoreDir, StoreLayout.Packs(IssuerId));
-            return Directory.Exists(dir) ? [.. Directory.GetFiles(dir).Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal)] : [];
-        }
-
-        /// <summary>
-        /// Every stored file's bytes (index, packs) by store name, except the manifests (which record each run, errors
-        /// included) and the lease file.
-        /// </summary>
-        public Dictionary<string, byte[]> Snapshot() => Directory.GetFiles(StoreDir, "*", SearchOption.AllDirectories)
-            .Select(f => (Name: Path.GetRelativePath(StoreDir, f).Replace('\\', '/'), Path: f))
-            .Where(f => !f.Name.StartsWith("locks/", StringComparison.Ordinal)
-                        && !(f.Name.StartsWith("issuers/", StringComparison.Ordinal) && f.Name.EndsWith("/manifest.json", StringComparison.Ordinal)
-                             && f.Name.Count(c => c == '/') == 2))
-            .ToDictionary(f => f.Name, f => File.ReadAllBytes(f.Path));
-
-        public StoreResponseSource Source(TimeSpan indexReloadInterval)
-        {
-            Options.Serve.IndexReloadInterval = indexReloadInterval;
-            return new StoreResponseSource([Issuer], Store, Options, TimeProvider.System, NullLogger.Instance);
-        }
-    }
-
-    private Setup Create(string hint, TestCa? source = null, bool withIssuedList = true)
-    {
-        var ca = new CaWorkspace(pki, source ?? pki.RsaCa, hint);
-        string storeDir = Path.Combine(ca.Directory, "store");
-        var options = ca.Options(hint);
-        if (!withIssuedList) options.Issuers[0].IssuedSerials = null;
-        return new Setup { Ca = ca, StoreDir = storeDir, Options = options, Store = new FileSystemObjectStore(storeDir) };
-    }
-
-    private static string OpenSslStatus(Setup s, string responsePath, string serialHex)
-    {
-        var result = OpenSsl.Run(s.Ca.Directory, ["ocsp", "-respin", responsePath, "-issuer", s.Ca.CaCertPath, "-CAfile", s.Ca.CaCertPath,
-            "-serial", "0x" + serialHex, "-no_nonce"], check: false);
-        Assert.Contains("Response verify OK", result.Output, StringComparison.Ordinal);
-        return result.StdOut;
-    }
+    private static string OpenSslStatus(Setup s, string responsePath, string serialHex) => s.OpenSslStatus(responsePath, serialHex);
 
     [Fact]
     public async Task Publishes_good_revoked_and_nothing_for_never_issued_serials()
@@ -130,7 +65,11 @@ public sealed class RefreshEngineTests(TestPki pki)
         var manifest = s.Manifest();
         Assert.True(manifest.LastRunSucceeded);
         Assert.True(manifest.Deterministic);
-        Assert.Equal(s.Ca.Source.CrlNumber, long.Parse(manifest.CrlNumbers[s.Ca.CrlPath], System.Globalization.CultureInfo.InvariantCulture));
+        // The CRL number is recorded for the CRL's scope (a full CRL of the whole CA), with where it came from.
+        var scope = manifest.CrlScopes["full"];
+        Assert.Equal(s.Ca.Source.CrlNumber, long.Parse(scope.Number, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(s.Ca.CrlPath, scope.Location);
+        Assert.Empty(manifest.CrlNumbers);
     }
 
     /// <summary>
