@@ -54,4 +54,17 @@ public sealed class ReadVerbStoreTests(TestPki pki)
         Assert.Equal(1, staple.Exit);
         Assert.Contains("has no issuers yet", staple.Err, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Serve_over_an_existing_store_without_the_issuer_starts_and_says_it_has_no_responses()
+    {
+        var ca = new CaWorkspace(pki, pki.EcCa, "serve-empty-store");
+        string store = Path.Combine(ca.Directory, "empty");
+        Directory.CreateDirectory(store);
+        using var serve = await ServeProcess.StartAsync(ServeProcess.WriteConfig(ca, "empty", store));
+        string expected = $"has no responses: the store at {store} has no issuers yet";
+        // Written before the port opens; the captured output may trail the bind by a moment.
+        for (int i = 0; i < 50 && !serve.Log.Contains(expected, StringComparison.Ordinal); i++) await Task.Delay(100);
+        Assert.Contains(expected, serve.Log, StringComparison.Ordinal);
+    }
 }
