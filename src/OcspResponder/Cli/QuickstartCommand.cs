@@ -18,6 +18,12 @@ public static class QuickstartCommand
     {
         string dir = Path.GetFullPath(directory);
         string url = $"http://127.0.0.1:{port}";
+        // The leaves' AIA names this port: find out it is taken now, not after building everything.
+        if (serve && PortTaken(port))
+        {
+            error.WriteLine($"quickstart: port {port} on 127.0.0.1 is already in use; choose another with --port");
+            return 2;
+        }
         output.WriteLine($"Building a demo PKI in {dir}");
         var demo = DemoPki.Create(dir, url);
 
@@ -26,33 +32,93 @@ public static class QuickstartCommand
         int refreshed = await RefreshCommand.RunAsync(config, verbose: false, output, error, cancellationToken);
         if (refreshed != 0) return refreshed;
 
-        string Rel(string path) => Path.GetRelativePath(Directory.GetCurrentDirectory(), path);
-        string ca = Rel(demo.CaPath);
+        WebApplication? app = null;
+        if (serve)
+        {
+            // Bind before printing anything that says we serve.
+            var options = Composition.LoadValidated(config, error);
+            app = await ResponderHost.BuildAsync(options, [url], cancellationToken);
+            try
+            {
+                await app.StartAsync(cancellationToken);
+            }
+            catch (IOException e)
+            {
+                await app.DisposeAsync();
+                error.WriteLine($"quickstart: cannot listen on {url}: {e.Message}; choose another port with --port");
+                return 2;
+            }
+        }
+
+        PrintCommands(demo, config, url, output);
+        if (app is null)
+        {
+            output.WriteLine();
+            output.WriteLine($"Serve it with: {Self()} serve --config {Quote(config)} --urls {url}");
+            return 0;
+        }
+        output.WriteLine();
+        output.WriteLine($"Serving on {url} (Ctrl+C to stop)");
+        await app.WaitForShutdownAsync(cancellationToken);
+        await app.DisposeAsync();
+        return 0;
+    }
+
+    /// <summary>Commands that work from any directory (absolute paths), each saying what it answers and its exit code.</summary>
+    private static void PrintCommands(DemoPki demo, string config, string url, TextWriter output)
+    {
+        string ca = Quote(demo.CaPath);
+        string Leaf(string name) => Quote(demo.LeafPath(name));
         var good = demo.Leaves["good-1"];
         var certId = new OcspIssuer(demo.Ca).CertIdFor(SerialNumber.FromIntegerContents(good.SerialNumberBytes.Span), CertIdHashAlgorithm.Sha1);
         string getPath = OcspGetPath.Encode(OcspRequest.Encode([certId]));
+        string saved = Quote(Path.Combine(demo.Directory, "good-1.ocsp"));
+        string self = Self();
         output.WriteLine();
-        output.WriteLine("Try it (another terminal):");
-        output.WriteLine($"  openssl ocsp -issuer {ca} -CAfile {ca} -url {url} -cert {Rel(demo.LeafPath("good-1"))}");
-        output.WriteLine($"  openssl ocsp -issuer {ca} -CAfile {ca} -url {url} -cert {Rel(demo.LeafPath("revoked-1"))}");
-        output.WriteLine($"  openssl ocsp -issuer {ca} -CAfile {ca} -url {url} -cert {Rel(demo.LeafPath("not-issued-1"))}   # unauthorized: never issued");
-        output.WriteLine($"  curl -sD - -o good-1.ocsp {url}/{getPath}");
-        output.WriteLine($"  openssl ocsp -respin good-1.ocsp -issuer {ca} -CAfile {ca} -cert {Rel(demo.LeafPath("good-1"))}");
-        output.WriteLine($"  dotnet run --project src/OcspResponder -- query --url {url} --issuer {ca} --cert {Rel(demo.LeafPath("revoked-1"))}");
+        output.WriteLine("Try it (another terminal, any directory):");
+        output.WriteLine("  # openssl ocsp (POST) prints each certificate's status; it exits 0 for good and revoked answers alike");
+        output.WriteLine($"  openssl ocsp -issuer {ca} -CAfile {ca} -url {url} -cert {Leaf("good-1")}");
+        output.WriteLine($"  openssl ocsp -issuer {ca} -CAfile {ca} -url {url} -cert {Leaf("revoked-1")}");
+        output.WriteLine("  # never issued: the responder answers unauthorized, openssl prints \"Responder Error: unauthorized\" and exits 1");
+        output.WriteLine($"  openssl ocsp -issuer {ca} -CAfile {ca} -url {url} -cert {Leaf("not-issued-1")}");
+        output.WriteLine("  # GET, as browsers and CDNs send it; then check the saved answer");
+        output.WriteLine($"  curl -sD - -o {saved} {url}/{getPath}");
+        output.WriteLine($"  openssl ocsp -respin {saved} -issuer {ca} -CAfile {ca} -cert {Leaf("good-1")}");
+        output.WriteLine("  # query exits 0 only for a verified, current good: 1 for revoked (below) or unauthorized, 2 when the responder is unreachable");
+        output.WriteLine($"  {self} query --url {url} --issuer {ca} --cert {Leaf("good-1")}");
+        output.WriteLine($"  {self} query --url {url} --issuer {ca} --cert {Leaf("revoked-1")}");
+        output.WriteLine("  # health: 200 while every issuer is fresh, 503 otherwise");
         output.WriteLine($"  curl -s {url}/health");
-        if (!serve)
-        {
-            output.WriteLine();
-            output.WriteLine($"Serve it with: dotnet run --project src/OcspResponder -- serve --config {Rel(config)} --urls {url}");
-            return 0;
-        }
-        var options = Composition.LoadValidated(config, error);
-        var app = await ResponderHost.BuildAsync(options, [url], cancellationToken);
-        output.WriteLine();
-        output.WriteLine($"Serving on {url} (Ctrl+C to stop)");
-        await app.RunAsync(cancellationToken);
-        return 0;
+        output.WriteLine($"  {self} status --config {Quote(config)}");
     }
+
+    private static bool PortTaken(int port)
+    {
+        try
+        {
+            using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+            probe.Start();
+            probe.Stop();
+            return false;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary>How to run this program again from anywhere: its apphost, or <c>dotnet</c> with the absolute path of its dll.</summary>
+    private static string Self()
+    {
+        string dll = typeof(QuickstartCommand).Assembly.Location;
+        string? process = Environment.ProcessPath;
+        bool viaDotnet = process is null || Path.GetFileNameWithoutExtension(process).Equals("dotnet", StringComparison.OrdinalIgnoreCase);
+        return viaDotnet ? $"dotnet {Quote(dll)}" : Quote(process!);
+    }
+
+    /// <summary>Single-quotes a path for a POSIX shell when it holds anything beyond the plain characters.</summary>
+    public static string Quote(string path) =>
+        path.All(c => char.IsAsciiLetterOrDigit(c) || "/._-+:@=,".Contains(c)) ? path : "'" + path.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     /// <summary>The demo PKI's files: DIR/ocsp.json, DIR/ca.pem, DIR/certs/{good-1,good-2,revoked-1,not-issued-1}.pem and the rest.</summary>
     public sealed class DemoPki
@@ -66,6 +132,8 @@ public static class QuickstartCommand
         public static DemoPki Create(string dir, string ocspUrl)
         {
             System.IO.Directory.CreateDirectory(Path.Combine(dir, "certs"));
+            // Demo keys and a throw-away store: ignored by git wherever the directory is created.
+            File.WriteAllText(Path.Combine(dir, ".gitignore"), "# written by quickstart: nothing here belongs in a repository\n*\n");
             // A new CA every time: clear what an earlier quickstart left so the store holds only this CA's answers.
             string store = Path.Combine(dir, "store");
             if (System.IO.Directory.Exists(store)) System.IO.Directory.Delete(store, recursive: true);
@@ -112,9 +180,9 @@ public static class QuickstartCommand
             byte[] crlDer = crl.Build(ca, 1, now.AddDays(7), HashAlgorithmName.SHA256);
 
             File.WriteAllText(Path.Combine(dir, "ca.pem"), ca.ExportCertificatePem() + "\n");
-            File.WriteAllText(Path.Combine(dir, "ca.key"), caKey.ExportPkcs8PrivateKeyPem() + "\n");
+            WritePrivate(Path.Combine(dir, "ca.key"), caKey.ExportPkcs8PrivateKeyPem() + "\n");
             File.WriteAllText(Path.Combine(dir, "responder.pem"), responder.ExportCertificatePem() + "\n");
-            File.WriteAllText(Path.Combine(dir, "responder.key"), responderKey.ExportPkcs8PrivateKeyPem() + "\n");
+            WritePrivate(Path.Combine(dir, "responder.key"), responderKey.ExportPkcs8PrivateKeyPem() + "\n");
             File.WriteAllText(Path.Combine(dir, "crl.pem"), PemEncoding.WriteString("X509 CRL", crlDer) + "\n");
             foreach (var (name, leaf) in leaves) File.WriteAllText(Path.Combine(dir, "certs", name + ".pem"), leaf.ExportCertificatePem() + "\n");
             var serials = new StringBuilder("# Serial numbers this CA issued (one per line). not-issued-1 is deliberately missing.\n");
@@ -145,6 +213,16 @@ public static class QuickstartCommand
             };
             File.WriteAllText(Path.Combine(dir, "ocsp.json"), JsonSerializer.Serialize(config, new JsonSerializerOptions { WriteIndented = true }) + "\n");
             return new DemoPki { Directory = dir, Ca = caPublic, Leaves = leaves };
+        }
+
+        /// <summary>A private key: created owner-only (0600) on Unix, never readable by others even for a moment.</summary>
+        private static void WritePrivate(string path, string pem)
+        {
+            File.Delete(path); // a file from an earlier run keeps its mode; start afresh
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            using var writer = new StreamWriter(path, Encoding.ASCII, options);
+            writer.Write(pem);
         }
 
         private static byte[] NewSerial()

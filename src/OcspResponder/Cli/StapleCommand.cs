@@ -11,7 +11,7 @@ public static class StapleCommand
         CancellationToken cancellationToken)
     {
         var options = Composition.LoadValidated(configFile, error);
-        var store = Composition.CreateStore(options);
+        var store = ReadStore.Open(options);
         var leaf = X509CertificateLoader.LoadCertificateFromFile(certificatePath); // PEM or DER
         foreach (var issuerOptions in options.Issuers)
         {
@@ -22,6 +22,11 @@ public static class StapleCommand
             var found = await ResponsePacks.FindAsync(store, issuer.KeyHashHex, serial, CertIdHashAlgorithm.Sha1, cancellationToken);
             if (found is not { Response: var stored })
             {
+                if (await store.GetAsync(StoreLayout.Manifest(issuer.KeyHashHex), cancellationToken) is null)
+                {
+                    error.WriteLine($"staple: issuer '{issuerOptions.Name}' was never refreshed: {ReadStore.NoIssuersYet(ReadStore.Describe(options))}");
+                    return 1;
+                }
                 error.WriteLine($"staple: no pre-signed SHA-1 response for serial {serial} of '{ca.Subject}' (not issued, or not refreshed yet)");
                 return 1;
             }

@@ -14,7 +14,7 @@ public static class StatusCommand
     public static async Task<int> RunAsync(string? configFile, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         var options = Composition.LoadValidated(configFile, error);
-        var store = Composition.CreateStore(options);
+        var store = ReadStore.Open(options);
         var now = DateTimeOffset.UtcNow;
         bool healthy = true;
         foreach (var issuer in options.Issuers)

@@ -10,7 +10,9 @@ namespace OcspResponder.Hosting;
 /// <summary>
 /// The OCSP endpoint (RFC 5019 / RFC 9919, §5–§7 resp. §6–§7): GET with the tolerant path decoding, POST, HEAD.
 /// A thin layer: decode, look up, write headers. OCSP-level errors go back with HTTP 200 (nginx and Java treat any
-/// other status as a hard failure) and never as cacheable.
+/// other status as a hard failure) and never as cacheable. A POST body the client fails to deliver (too slow, cut
+/// off, shorter than its Content-Length) is the client's fault: the connection is closed, counted as a client error,
+/// one Debug line — never <c>internalError</c>, which is kept for store faults.
 /// </summary>
 public sealed class OcspHttpHandler(IResponseSource source, ServeOptions options, ResponderMetrics metrics, TimeProvider time,
     ILogger<OcspHttpHandler> logger)
@@ -59,6 +61,15 @@ public sealed class OcspHttpHandler(IResponseSource source, ServeOptions options
             logger.LogDebug("Malformed request: {Reason}", e.Message);
             await WriteErrorAsync(context, OcspResponseStatus.MalformedRequest);
         }
+        catch (ClientBodyException e)
+        {
+            // Debug, no stack trace: any client can cause this as often as it likes.
+            metrics.ClientError();
+            logger.LogDebug("POST body not received: {Reason}", e.Message);
+            // Close rather than answer: the client is gone or stalled, and Kestrel would otherwise try to drain a body whose
+            // read failed and log that with a stack trace (a 408 written first is lost to the reset of the unread input).
+            context.Abort();
+        }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
         }
@@ -96,16 +107,36 @@ public sealed class OcspHttpHandler(IResponseSource source, ServeOptions options
             throw new MalformedRequestException($"request body of {request.ContentLength} bytes exceeds the {options.MaxRequestBytes}-byte cap");
         var buffer = new byte[Math.Min(options.MaxRequestBytes + 1, (int?)request.ContentLength ?? options.MaxRequestBytes + 1)];
         int total = 0;
-        while (total < buffer.Length)
+        try
         {
-            int read = await request.Body.ReadAsync(buffer.AsMemory(total), cancellationToken);
-            if (read == 0) break;
-            total += read;
+            while (total < buffer.Length)
+            {
+                int read = await request.Body.ReadAsync(buffer.AsMemory(total), cancellationToken);
+                if (read == 0) break;
+                total += read;
+            }
+            if (total > options.MaxRequestBytes || (request.ContentLength is null && await request.Body.ReadAsync(new byte[1], cancellationToken) > 0))
+                throw new MalformedRequestException($"request body exceeds the {options.MaxRequestBytes}-byte cap");
         }
-        if (total > options.MaxRequestBytes || (request.ContentLength is null && await request.Body.ReadAsync(new byte[1], cancellationToken) > 0))
-            throw new MalformedRequestException($"request body exceeds the {options.MaxRequestBytes}-byte cap");
+        // Kestrel: BadHttpRequestException for a body shorter than Content-Length (400) or slower than
+        // MinRequestBodyDataRate (408); a reset connection surfaces as an IOException or a cancelled read.
+        catch (BadHttpRequestException e)
+        {
+            throw new ClientBodyException(e.Message, total);
+        }
+        catch (IOException e)
+        {
+            throw new ClientBodyException(e.Message, total);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new ClientBodyException("the connection closed", total);
+        }
         return buffer.AsSpan(0, total).ToArray();
     }
+
+    /// <summary>The client did not deliver its POST body.</summary>
+    private sealed class ClientBodyException(string reason, int received) : Exception($"{reason} (after {received} bytes)");
 
     private async Task WriteFoundAsync(HttpContext context, CachedResponse response)
     {

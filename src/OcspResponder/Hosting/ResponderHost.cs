@@ -21,7 +21,13 @@ public static class ResponderHost
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls([.. urls]);
-        builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            // A POST body (≤ Serve:MaxRequestBytes) slower than 240 bytes/s after a 5 s grace is cut off with 408
+            // (Kestrel's default, stated here because the README promises it).
+            k.Limits.MinRequestBodyDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(240, TimeSpan.FromSeconds(5));
+        });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -92,7 +98,12 @@ public static class ResponderHost
         }
     }
 
-    /// <summary>Per issuer: fresh (no response past nextUpdate, refresh not overdue) and last refresh succeeded; 503 otherwise.</summary>
+    /// <summary>
+    /// The public health view — /health is anonymous on the internet, so no paths, no error text, no configuration:
+    /// per issuer a state (fresh; failing: the last refresh failed but the responses are current; stale: a response
+    /// past its nextUpdate, the refresh over an hour overdue, or never refreshed), counts, how many warnings and
+    /// errors the last run recorded, and times; 503 unless every issuer is fresh. The text is in the log and <c>status</c>.
+    /// </summary>
     private static async Task WriteHealthAsync(HttpContext context, StoreResponseSource responses, ResponderMetrics metrics)
     {
         var now = DateTimeOffset.UtcNow;
@@ -100,26 +111,25 @@ public static class ResponderHost
         bool healthy = true;
         foreach (var (issuer, manifest) in await responses.ManifestsAsync(context.RequestAborted))
         {
-            bool refreshed = manifest is not null;
-            bool stale = manifest is null
-                         || manifest.OldestNextUpdate is { } oldest && oldest <= now
-                         || manifest.NextRefreshDue is { } due && due + StaleAfterDue < now;
-            bool succeeded = manifest?.LastRunSucceeded ?? false;
-            healthy &= !stale && succeeded;
+            string state = HealthState(manifest, now);
+            healthy &= state == "fresh";
             issuers.Add(new
             {
-                name = manifest?.Name,
+                // Both public in the CA certificate; the operator's issuer name is configuration and stays out.
                 issuerId = issuer.KeyHashHex,
                 subject = issuer.Certificate.Subject,
-                fresh = !stale,
-                lastRefreshSucceeded = succeeded,
-                refreshed,
+                state,
+                lastRefreshSucceeded = manifest?.LastRunSucceeded ?? false,
                 lastRun = manifest?.LastRunFinished,
+                lastSuccess = manifest?.LastSuccess,
                 oldestNextUpdate = manifest?.OldestNextUpdate,
                 nextRefreshDue = manifest?.NextRefreshDue,
+                responderNotAfter = manifest?.ResponderNotAfter,
                 good = manifest?.Good,
                 revoked = manifest?.Revoked,
-                errors = manifest?.Errors,
+                issuedSerials = manifest?.IssuedSerialCount,
+                warnings = manifest?.Warnings.Count ?? 0,
+                errors = manifest?.Errors.Count ?? 0,
             });
         }
         context.Response.StatusCode = healthy ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
@@ -128,4 +138,12 @@ public static class ResponderHost
         await JsonSerializer.SerializeAsync(context.Response.Body, new { status = healthy ? "healthy" : "unhealthy", issuers, counters = metrics.Snapshot() },
             new JsonSerializerOptions { WriteIndented = true }, context.RequestAborted);
     }
+
+    /// <summary><c>stale</c> beats <c>failing</c>: stale responses are what clients notice.</summary>
+    public static string HealthState(IssuerManifest? manifest, DateTimeOffset now) =>
+        manifest is null
+        || manifest.OldestNextUpdate is { } oldest && oldest <= now
+        || manifest.NextRefreshDue is { } due && due + StaleAfterDue < now
+            ? "stale"
+            : manifest.LastRunSucceeded ? "fresh" : "failing";
 }

@@ -6,7 +6,7 @@ namespace OcspResponder.Hosting;
 public sealed class ResponderMetrics : IDisposable
 {
     private readonly Meter _meter = new("OcspFunctions.Responder");
-    private long _good, _notModified, _unauthorized, _malformed, _expired, _errors;
+    private long _good, _notModified, _unauthorized, _malformed, _expired, _errors, _clientErrors;
 
     public ResponderMetrics()
     {
@@ -16,6 +16,7 @@ public sealed class ResponderMetrics : IDisposable
         _meter.CreateObservableCounter("ocsp.responses.malformed", () => Interlocked.Read(ref _malformed));
         _meter.CreateObservableCounter("ocsp.responses.expired_refused", () => Interlocked.Read(ref _expired));
         _meter.CreateObservableCounter("ocsp.responses.internal_error", () => Interlocked.Read(ref _errors));
+        _meter.CreateObservableCounter("ocsp.requests.client_error", () => Interlocked.Read(ref _clientErrors));
     }
 
     public void Served() => Interlocked.Increment(ref _good);
@@ -24,6 +25,8 @@ public sealed class ResponderMetrics : IDisposable
     public void Malformed() => Interlocked.Increment(ref _malformed);
     public void ExpiredRefused() => Interlocked.Increment(ref _expired);
     public void InternalError() => Interlocked.Increment(ref _errors);
+    /// <summary>A request the client did not complete (POST body too slow, cut off or short): no OCSP answer.</summary>
+    public void ClientError() => Interlocked.Increment(ref _clientErrors);
 
     public object Snapshot() => new
     {
@@ -33,6 +36,7 @@ public sealed class ResponderMetrics : IDisposable
         malformed = Interlocked.Read(ref _malformed),
         expiredRefused = Interlocked.Read(ref _expired),
         internalError = Interlocked.Read(ref _errors),
+        clientError = Interlocked.Read(ref _clientErrors),
     };
 
     public void Dispose() => _meter.Dispose();

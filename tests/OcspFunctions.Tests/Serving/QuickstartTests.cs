@@ -21,7 +21,7 @@ public sealed class QuickstartTests(TestPki pki)
         foreach (var file in new[] { "ocsp.json", "ca.pem", "certs/good-1.pem", "certs/revoked-1.pem", "certs/not-issued-1.pem" })
             Assert.True(File.Exists(Path.Combine(dir, file)), file);
         Assert.Contains("openssl ocsp -issuer", quickstart.Out, StringComparison.Ordinal);
-        Assert.Contains("curl -sD - -o good-1.ocsp", quickstart.Out, StringComparison.Ordinal);
+        Assert.Contains($"curl -sD - -o {Path.Combine(dir, "good-1.ocsp")}", quickstart.Out, StringComparison.Ordinal);
         Assert.Contains("good 3  revoked 1", quickstart.Out, StringComparison.Ordinal);
 
         // The leaves' AIA points at the port we chose: serve there and ask like a client would.

@@ -160,7 +160,7 @@ public sealed class ServeTests(TestPki pki)
         using var json = JsonDocument.Parse(await health.Content.ReadAsStringAsync());
         Assert.Equal("healthy", json.RootElement.GetProperty("status").GetString());
         var issuer = json.RootElement.GetProperty("issuers")[0];
-        Assert.True(issuer.GetProperty("fresh").GetBoolean());
+        Assert.Equal("fresh", issuer.GetProperty("state").GetString());
 
         // A failing refresh turns health to 503.
         File.WriteAllText(r.Ca.CrlPath, "garbage");
