@@ -8,15 +8,15 @@ using OcspFunctions.Engine.Store;
 
 namespace OcspFunctions.Adapters.Azure;
 
-/// <summary>What the host calls when <see cref="StoreOptions.IsBlob"/>: the Blob store and the <c>blob:</c> source reader.</summary>
+/// <summary>What the host calls when <see cref="BlobStoreOptions.IsBlob"/>: the Blob store and the <c>blob:</c> source reader.</summary>
 public static class AzureAdapters
 {
     /// <summary>
-    /// The account connection: <see cref="StoreOptions.BlobConnectionString"/> (Shared Key) when set, else
-    /// <see cref="StoreOptions.BlobServiceUri"/> with a managed identity (user-assigned when
-    /// <see cref="StoreOptions.ManagedIdentityClientId"/> is set) or DefaultAzureCredential.
+    /// The account connection: <see cref="BlobStoreOptions.BlobConnectionString"/> (Shared Key) when set, else
+    /// <see cref="BlobStoreOptions.BlobServiceUri"/> with a managed identity (user-assigned when
+    /// <see cref="BlobStoreOptions.ManagedIdentityClientId"/> is set) or DefaultAzureCredential.
     /// </summary>
-    public static BlobConnection CreateConnection(StoreOptions options, BlobClientOptions? clientOptions = null, TokenCredential? credential = null)
+    public static BlobConnection CreateConnection(BlobStoreOptions options, BlobClientOptions? clientOptions = null, TokenCredential? credential = null)
     {
         if (!string.IsNullOrWhiteSpace(options.BlobConnectionString))
             return BlobConnection.FromConnectionString(options.BlobConnectionString, clientOptions);
@@ -31,12 +31,12 @@ public static class AzureAdapters
     }
 
     /// <summary>One connection (pipeline, credential and its token cache) per options object, shared by the store and the reader.</summary>
-    private static readonly ConditionalWeakTable<StoreOptions, BlobConnection> Connections = new();
+    private static readonly ConditionalWeakTable<BlobStoreOptions, BlobConnection> Connections = new();
 
-    public static IObjectStore CreateStore(StoreOptions options) =>
+    public static IObjectStore CreateStore(BlobStoreOptions options) =>
         new BlobObjectStore(Connections.GetValue(options, o => CreateConnection(o)), options.BlobContainer);
 
     /// <summary>Reads <c>blob:CONTAINER/NAME</c> sources with the store's account and credentials.</summary>
-    public static ISourceReader CreateSourceReader(StoreOptions options) =>
+    public static ISourceReader CreateSourceReader(BlobStoreOptions options) =>
         new BlobSourceReader(Connections.GetValue(options, o => CreateConnection(o)));
 }

@@ -1,39 +1,53 @@
 using Microsoft.Extensions.Logging;
-using OcspFunctions.Adapters.Azure;
-using OcspFunctions.Adapters.Azure.KeyVault;
-using OcspFunctions.Adapters.FileSystem;
+using OcspFunctions.Adapters.Http;
 using OcspFunctions.Engine;
 using OcspFunctions.Engine.Sources;
 using OcspFunctions.Engine.Store;
+using OcspFunctions.Protocol;
+using OcspFunctions.Protocol.Signing;
 
-namespace OcspResponder.Cli;
+namespace OcspFunctions.Hosting;
 
-/// <summary>Wires the engine to its adapters: the embedded default is a directory store and local key files.</summary>
+/// <summary>Wires the engine to the adapters the configuration selects; the CLI verbs, serve and the function app all come through here.</summary>
 public static class Composition
 {
-    /// <summary>Blob storage when a Blob connection string or service URI is set; otherwise the directory store.</summary>
-    public static IObjectStore CreateStore(OcspOptions options) =>
-        options.Store.IsBlob ? AzureAdapters.CreateStore(options.Store)
-        : string.IsNullOrWhiteSpace(options.Store.Path)
-            ? throw new ConfigLoader.ConfigurationException("set Ocsp:Store:Path (a directory) or Ocsp:Store:BlobServiceUri / BlobConnectionString")
-            : new FileSystemObjectStore(options.Store.Path);
+    /// <summary>The store of the first registered adapter whose settings are set (Blob before a directory).</summary>
+    public static IObjectStore CreateStore(OcspConfiguration configuration)
+    {
+        foreach (var (adapter, settings) in configuration.Stores)
+            if (adapter.Selects(settings)) return adapter.CreateStore(settings);
+        throw new ConfigLoader.ConfigurationException(
+            $"no store configured: set Ocsp:Store:{string.Join(" or Ocsp:Store:", Registrations.Stores.Select(s => s.SelectedBy))}");
+    }
 
-    /// <summary>Files and http(s) URLs; with a Blob store configured, also <c>blob:CONTAINER/NAME</c> in the same account.</summary>
-    public static ISourceReader CreateSources(OcspOptions options, HttpClient http)
+    /// <summary>Files and http(s) URLs; with a store that reads inputs next to it, also its locations (Blob: <c>blob:CONTAINER/NAME</c>).</summary>
+    public static ISourceReader CreateSources(OcspConfiguration configuration, HttpClient http)
     {
         var readers = new List<ISourceReader>();
-        if (options.Store.IsBlob) readers.Add(AzureAdapters.CreateSourceReader(options.Store));
+        foreach (var (adapter, settings) in configuration.Stores)
+            if (adapter.Selects(settings) && adapter.CreateSourceReader(settings) is { } reader) readers.Add(reader);
         readers.Add(new FileSourceReader());
-        readers.Add(new HttpSourceReader(http, options.FetchTimeout));
+        readers.Add(new HttpSourceReader(http, configuration.Options.FetchTimeout));
         return new CompositeSourceReader(readers);
     }
 
-    /// <summary>Per issuer a local key file, or a Key Vault key through DefaultAzureCredential (the managed identity in Azure).</summary>
-    public static ISignerFactory CreateSignerFactory(OcspOptions options) =>
-        new ResponderSignerFactory(new LocalKeySignerFactory(),
-            options.Issuers.Any(i => !string.IsNullOrWhiteSpace(i.Responder.KeyVaultKeyId))
-                ? KeyVaultSignerFactory.CreateDefault(options.Store.ManagedIdentityClientId)
-                : null);
+    /// <summary>Per issuer the signer adapter its Responder settings selected (a key file, a Key Vault key…).</summary>
+    public static ISignerFactory CreateSignerFactory(OcspConfiguration configuration) => new ConfiguredSigners(configuration);
+
+    /// <summary>The CA certificates, read the one way every certificate is read: through the source readers.</summary>
+    public static async Task<IReadOnlyList<OcspIssuer>> LoadIssuersAsync(OcspConfiguration configuration, ISourceReader sources,
+        CancellationToken cancellationToken)
+    {
+        var issuers = new List<OcspIssuer>();
+        foreach (var issuer in configuration.Options.Issuers)
+            issuers.Add(new OcspIssuer(await CertificateFiles.LoadAsync(sources, issuer.Certificate, configuration.Options.MaxSourceBytes, cancellationToken)));
+        return issuers;
+    }
+
+    public static RefreshEngine CreateRefreshEngine(OcspConfiguration configuration, HttpClient http, ILogger<RefreshEngine> logger,
+        TimeProvider? time = null) =>
+        new(configuration.Options, CreateStore(configuration), CreateSources(configuration, http), CreateSignerFactory(configuration),
+            time ?? TimeProvider.System, logger);
 
     public static ILoggerFactory CreateLoggerFactory(bool verbose) => LoggerFactory.Create(builder =>
     {
@@ -46,12 +60,35 @@ public static class Composition
     });
 
     /// <summary>Loads and validates the configuration, printing warnings; throws with every error listed.</summary>
-    public static OcspOptions LoadValidated(string? configFile, TextWriter error)
+    public static OcspConfiguration LoadValidated(string? configFile, TextWriter error) => Validated(ConfigLoader.Load(configFile), error);
+
+    public static OcspConfiguration Validated(OcspConfiguration configuration, TextWriter error)
     {
-        var options = ConfigLoader.Load(configFile);
-        var (errors, warnings) = OcspOptionsValidator.Validate(options);
+        var (errors, warnings) = configuration.Validate();
         foreach (var w in warnings) error.WriteLine($"warning: {w}");
         if (errors.Count > 0) throw new ConfigLoader.ConfigurationException("configuration errors:\n  " + string.Join("\n  ", errors));
-        return options;
+        return configuration;
+    }
+
+    /// <summary>Dispatches each issuer to the factory of the adapter its settings selected; one factory per adapter.</summary>
+    private sealed class ConfiguredSigners(OcspConfiguration configuration) : ISignerFactory
+    {
+        private readonly Dictionary<ISignerAdapter, IResponderKeyFactory> _factories = [];
+        private readonly Lock _lock = new();
+
+        public Task<IOcspSigner> CreateAsync(IssuerOptions issuer, CancellationToken cancellationToken)
+        {
+            int index = configuration.Options.Issuers.IndexOf(issuer);
+            if (index < 0 || index >= configuration.IssuerSigners.Count || configuration.IssuerSigners[index].Count != 1)
+                throw new ArgumentException($"issuer '{issuer.Name}': set exactly one of {string.Join(" and ", Registrations.Signers.Select(s => s.SelectedBy))}");
+            var (adapter, settings) = configuration.IssuerSigners[index][0];
+            IResponderKeyFactory factory;
+            lock (_lock)
+            {
+                if (!_factories.TryGetValue(adapter, out factory!))
+                    _factories[adapter] = factory = adapter.CreateFactory(configuration.SignerShared.GetValueOrDefault(adapter));
+            }
+            return factory.CreateAsync(issuer, settings, cancellationToken);
+        }
     }
 }

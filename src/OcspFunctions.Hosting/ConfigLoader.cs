@@ -1,14 +1,18 @@
 using Microsoft.Extensions.Configuration;
 using OcspFunctions.Engine;
 
-namespace OcspResponder.Cli;
+namespace OcspFunctions.Hosting;
 
-/// <summary>Reads the configuration: a JSON file (optional) overlaid by environment variables (<c>Ocsp__…</c>), as Azure app settings arrive.</summary>
+/// <summary>
+/// Reads the configuration: a JSON file (optional) overlaid by environment variables (<c>Ocsp__…</c>), as Azure app
+/// settings arrive. The engine, the host and each registered adapter bind their own option types from it; a key none
+/// of them declares is an error naming the key (and the issuer it is under).
+/// </summary>
 public static class ConfigLoader
 {
     public sealed class ConfigurationException(string message) : Exception(message);
 
-    public static OcspOptions Load(string? file, IDictionary<string, string?>? overrides = null)
+    public static OcspConfiguration Load(string? file, IDictionary<string, string?>? overrides = null)
     {
         var builder = new ConfigurationBuilder();
         string baseDirectory = Directory.GetCurrentDirectory();
@@ -21,29 +25,92 @@ public static class ConfigLoader
         }
         builder.AddEnvironmentVariables();
         if (overrides is not null) builder.AddInMemoryCollection(overrides);
-        OcspOptions options;
+        IConfigurationSection ocsp;
         try
         {
-            options = builder.Build().GetSection(OcspOptions.SectionName).Get<OcspOptions>(o => o.ErrorOnUnknownConfiguration = true) ?? new OcspOptions();
+            ocsp = builder.Build().GetSection(OcspOptions.SectionName);
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException or InvalidDataException)
         {
             throw new ConfigurationException($"configuration is invalid: {e.Message}{(e.InnerException is { } inner ? " " + inner.Message : "")}");
         }
-        ResolvePaths(options, baseDirectory);
-        return options;
+        CheckKnownKeys(ocsp);
+        try
+        {
+            return Bind(ocsp, baseDirectory);
+        }
+        catch (InvalidOperationException e)
+        {
+            // The binder's "Failed to convert configuration value at 'Ocsp:Timing:Validity' to type …" names the key.
+            throw new ConfigurationException($"configuration is invalid: {e.Message}{(e.InnerException is { } inner ? " " + inner.Message : "")}");
+        }
     }
 
-    /// <summary>Relative file locations are relative to the configuration file, not to the working directory.</summary>
-    private static void ResolvePaths(OcspOptions options, string baseDirectory)
+    /// <summary>Every declared setting: the engine's options, the host's, and the registered adapters'.</summary>
+    private static SettingsSchema Schema()
     {
-        string Resolve(string location) =>
-            string.IsNullOrEmpty(location) || location.Contains("://", StringComparison.Ordinal) || Path.IsPathRooted(location)
-            || location.StartsWith("blob:", StringComparison.OrdinalIgnoreCase)
-                ? location
-                : Path.GetFullPath(Path.Combine(baseDirectory, location));
+        var schema = SettingsSchema.For(typeof(OcspOptions));
+        schema.At("Serve").Add(typeof(HttpServeOptions));
+        foreach (var store in Registrations.Stores) schema.At("Store").Add(store.OptionsType);
+        foreach (var signer in Registrations.Signers)
+        {
+            schema.At("Issuers:*:Responder").Add(signer.OptionsType);
+            if (signer is { SharedOptionsType: { } type, SharedSection: { } section }) schema.At(section).Add(type);
+        }
+        return schema;
+    }
 
-        if (options.Store.Path is { } store) options.Store.Path = Resolve(store);
+    private static void CheckKnownKeys(IConfigurationSection ocsp)
+    {
+        var unknown = new List<(string Path, string? Suggestion)>();
+        Schema().FindUnknown(ocsp, unknown);
+        if (unknown.Count == 0) return;
+        var lines = unknown.Select(u => Describe(ocsp, u.Path, u.Suggestion));
+        throw new ConfigurationException("configuration errors:\n  " + string.Join("\n  ", lines));
+    }
+
+    /// <summary>"issuer 'ca-2026': unknown setting Responder:KeyVaultKeyIdd (did you mean KeyVaultKeyId?)"; outside the issuers the full key.</summary>
+    private static string Describe(IConfigurationSection ocsp, string path, string? suggestion)
+    {
+        string hint = suggestion is null ? "" : $" (did you mean {suggestion}?)";
+        var parts = path.Split(':');
+        if (parts.Length > 3 && parts[1].Equals("Issuers", StringComparison.OrdinalIgnoreCase))
+        {
+            string? name = ocsp.GetSection($"Issuers:{parts[2]}:Name").Value;
+            string issuer = string.IsNullOrWhiteSpace(name) ? $"Ocsp:Issuers:{parts[2]}" : $"issuer '{name}'";
+            return $"{issuer}: unknown setting {string.Join(':', parts[3..])}{hint}";
+        }
+        return $"unknown setting {path}{hint}";
+    }
+
+    private static OcspConfiguration Bind(IConfigurationSection ocsp, string baseDirectory)
+    {
+        var options = ocsp.Get<OcspOptions>() ?? new OcspOptions();
+        var serve = ocsp.GetSection("Serve").Get<HttpServeOptions>() ?? new HttpServeOptions();
+        string Resolve(string location) => ResolvePath(location, baseDirectory);
+
+        var stores = new List<(IStoreAdapter, object)>();
+        foreach (var adapter in Registrations.Stores)
+        {
+            var settings = BindType(ocsp.GetSection("Store"), adapter.OptionsType);
+            adapter.ResolvePaths(settings, Resolve);
+            stores.Add((adapter, settings));
+        }
+        var issuerSections = ocsp.GetSection("Issuers").GetChildren().ToList();
+        var issuerSigners = new List<IReadOnlyList<(ISignerAdapter, object)>>();
+        for (int i = 0; i < options.Issuers.Count; i++)
+        {
+            var responder = i < issuerSections.Count ? issuerSections[i].GetSection("Responder") : null;
+            issuerSigners.Add(Registrations.Signers
+                .Select(adapter => (Adapter: adapter, Settings: adapter is LocalKeySignerAdapter
+                    ? options.Issuers[i].Responder
+                    : responder is null ? Activator.CreateInstance(adapter.OptionsType)! : BindType(responder, adapter.OptionsType)))
+                .Where(s => s.Adapter.Selects(s.Settings))
+                .ToList());
+        }
+        var shared = Registrations.Signers.ToDictionary(s => s,
+            s => s is { SharedOptionsType: { } type, SharedSection: { } section } ? BindType(ocsp.GetSection(section), type) : null);
+
         foreach (var issuer in options.Issuers)
         {
             issuer.Certificate = Resolve(issuer.Certificate);
@@ -53,5 +120,16 @@ public static class ConfigLoader
             issuer.Responder.Certificate = Resolve(issuer.Responder.Certificate);
             if (issuer.Responder.Key is { } k) issuer.Responder.Key = Resolve(k);
         }
+        return new OcspConfiguration { Options = options, Serve = serve, Stores = stores, IssuerSigners = issuerSigners, SignerShared = shared };
     }
+
+    private static object BindType(IConfigurationSection section, Type type) =>
+        section.Get(type) ?? Activator.CreateInstance(type)!;
+
+    /// <summary>Relative file locations are relative to the configuration file, not to the working directory.</summary>
+    private static string ResolvePath(string location, string baseDirectory) =>
+        string.IsNullOrEmpty(location) || location.Contains("://", StringComparison.Ordinal) || Path.IsPathRooted(location)
+        || location.StartsWith("blob:", StringComparison.OrdinalIgnoreCase)
+            ? location
+            : Path.GetFullPath(Path.Combine(baseDirectory, location));
 }

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using System.Globalization;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
@@ -5,14 +7,14 @@ using OcspFunctions.Engine;
 using OcspFunctions.Engine.Serving;
 using OcspFunctions.Protocol;
 
-namespace OcspResponder.Hosting;
+namespace OcspFunctions.Hosting;
 
 /// <summary>
 /// The OCSP endpoint (RFC 5019 / RFC 9919, §5–§7 resp. §6–§7): GET with the tolerant path decoding, POST, HEAD.
 /// A thin layer: decode, look up, write headers. OCSP-level errors go back with HTTP 200 (nginx and Java treat any
 /// other status as a hard failure) and never as cacheable.
 /// </summary>
-public sealed class OcspHttpHandler(IResponseSource source, ServeOptions options, ResponderMetrics metrics, TimeProvider time,
+public sealed class OcspHttpHandler(IResponseSource source, HttpServeOptions options, ResponderMetrics metrics, TimeProvider time,
     ILogger<OcspHttpHandler> logger)
 {
     public const string ResponseContentType = "application/ocsp-response";

@@ -1,4 +1,4 @@
-using OcspResponder.Hosting;
+using OcspFunctions.Hosting;
 
 namespace OcspResponder.Cli;
 

@@ -70,7 +70,7 @@ public sealed class BlobBearerTokenTests(AzuriteOAuthFixture azurite) : IClassFi
     [Fact]
     public void The_factory_uses_a_token_credential_for_a_service_uri()
     {
-        var options = new StoreOptions { BlobServiceUri = "https://acct.blob.core.windows.net", ManagedIdentityClientId = "00000000-0000-0000-0000-000000000003" };
+        var options = new BlobStoreOptions { BlobServiceUri = "https://acct.blob.core.windows.net", ManagedIdentityClientId = "00000000-0000-0000-0000-000000000003" };
         Assert.Equal("https://acct.blob.core.windows.net/", AzureAdapters.CreateConnection(options).Endpoint.AbsoluteUri);
         Assert.IsType<BlobObjectStore>(AzureAdapters.CreateStore(options));
     }

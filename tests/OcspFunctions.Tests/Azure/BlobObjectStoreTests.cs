@@ -241,7 +241,7 @@ public sealed class BlobObjectStoreTests(AzuriteFixture azurite) : IClassFixture
     [Fact]
     public async Task The_factory_builds_a_store_and_reader_from_store_options()
     {
-        var options = new StoreOptions { BlobConnectionString = azurite.ConnectionString, BlobContainer = azurite.NewContainer("factory") };
+        var options = new BlobStoreOptions { BlobConnectionString = azurite.ConnectionString, BlobContainer = azurite.NewContainer("factory") };
         Assert.True(options.IsBlob);
         var store = AzureAdapters.CreateStore(options);
         await store.PutAsync("sources/ca.pem", "pem"u8.ToArray(), None);
@@ -249,6 +249,6 @@ public sealed class BlobObjectStoreTests(AzuriteFixture azurite) : IClassFixture
         var fetch = await reader.FetchAsync($"blob:{options.BlobContainer}/sources/ca.pem", null, 1000, None);
         Assert.Equal("pem"u8.ToArray(), fetch.Content);
 
-        Assert.Throws<ArgumentException>(() => AzureAdapters.CreateStore(new StoreOptions { BlobServiceUri = "http://acct.blob.core.windows.net" }));
+        Assert.Throws<ArgumentException>(() => AzureAdapters.CreateStore(new BlobStoreOptions { BlobServiceUri = "http://acct.blob.core.windows.net" }));
     }
 }

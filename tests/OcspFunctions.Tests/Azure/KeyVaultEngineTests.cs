@@ -64,12 +64,11 @@ public sealed class KeyVaultEngineTests(TestPki pki) : IAsyncLifetime
         string storeDir = Path.Combine(ca.Directory, "store");
         var options = ca.Options(hint);
         options.Issuers[0].Responder.Key = null;
-        options.Issuers[0].Responder.KeyVaultKeyId = _vault.KeyId(hint);
         options.Issuers[0].Responder.UsePss = usePss;
         return new Setup
         {
             Ca = ca, StoreDir = storeDir, Options = options,
-            Signers = new ResponderSignerFactory(new LocalKeySignerFactory(), KeyVaultFactory()),
+            Signers = new VaultKeyOf(KeyVaultFactory(), _vault.KeyId(hint)),
         };
     }
 
@@ -226,11 +225,16 @@ public sealed class KeyVaultEngineTests(TestPki pki) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_vault_key_id_without_a_credential_is_a_clear_error()
+    public async Task A_missing_vault_key_id_is_a_clear_error_naming_the_issuer()
     {
-        var factory = new ResponderSignerFactory(new LocalKeySignerFactory(), keyVault: null);
-        var issuer = new IssuerOptions { Name = "x", Responder = { KeyVaultKeyId = "https://v.vault.azure.net/keys/k" } };
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => factory.CreateAsync(issuer, CancellationToken.None));
-        Assert.Contains("no Azure credential", e.Message, StringComparison.Ordinal);
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => KeyVaultFactory().CreateAsync("x", " ", usePss: false, CancellationToken.None));
+        Assert.Contains("issuer 'x': Responder:KeyVaultKeyId is not set", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>The engine's signer for the one issuer of a workspace: its key in the stand-in (the host's wiring is in Hosting).</summary>
+    private sealed class VaultKeyOf(KeyVaultSignerFactory factory, string keyId) : ISignerFactory
+    {
+        public Task<OcspFunctions.Protocol.Signing.IOcspSigner> CreateAsync(IssuerOptions issuer, CancellationToken cancellationToken) =>
+            factory.CreateAsync(issuer.Name, keyId, issuer.Responder.UsePss, cancellationToken);
     }
 }
