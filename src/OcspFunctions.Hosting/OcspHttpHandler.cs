@@ -75,7 +75,8 @@ public sealed class OcspHttpHandler(IResponseSource source, HttpServeOptions opt
     /// <summary>The raw request target (still percent-encoded, '//' kept), less the query and the AIA path prefix.</summary>
     private string GetPath(HttpContext context)
     {
-        string raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
+        // A server that keeps no raw target (an in-process HttpContext) leaves it empty: fall back to the decoded path.
+        string raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget is { Length: > 0 } target ? target : context.Request.Path.Value ?? "";
         int query = raw.IndexOf('?', StringComparison.Ordinal);
         if (query >= 0) raw = raw[..query];
         // Absolute-form target from a proxy. An origin-form target starts with '/' and is never parsed as a URI: on Unix

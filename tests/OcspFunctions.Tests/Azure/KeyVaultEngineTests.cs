@@ -231,10 +231,12 @@ public sealed class KeyVaultEngineTests(TestPki pki) : IAsyncLifetime
         Assert.Contains("issuer 'x': Responder:KeyVaultKeyId is not set", e.Message, StringComparison.Ordinal);
     }
 
-    /// <summary>The engine's signer for the one issuer of a workspace: its key in the stand-in (the host's wiring is in Hosting).</summary>
+    /// <summary>The vault key for an issuer without a key file, else the key file (the host's own per-issuer dispatch is in Hosting).</summary>
     private sealed class VaultKeyOf(KeyVaultSignerFactory factory, string keyId) : ISignerFactory
     {
         public Task<OcspFunctions.Protocol.Signing.IOcspSigner> CreateAsync(IssuerOptions issuer, CancellationToken cancellationToken) =>
-            factory.CreateAsync(issuer.Name, keyId, issuer.Responder.UsePss, cancellationToken);
+            string.IsNullOrEmpty(issuer.Responder.Key)
+                ? factory.CreateAsync(issuer.Name, keyId, issuer.Responder.UsePss, cancellationToken)
+                : new LocalKeySignerFactory().CreateAsync(issuer, cancellationToken);
     }
 }
