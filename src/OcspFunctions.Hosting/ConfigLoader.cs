@@ -102,9 +102,8 @@ public static class ConfigLoader
         {
             var responder = i < issuerSections.Count ? issuerSections[i].GetSection("Responder") : null;
             issuerSigners.Add(Registrations.Signers
-                .Select(adapter => (Adapter: adapter, Settings: adapter is LocalKeySignerAdapter
-                    ? options.Issuers[i].Responder
-                    : responder is null ? Activator.CreateInstance(adapter.OptionsType)! : BindType(responder, adapter.OptionsType)))
+                .Select(adapter => (Adapter: adapter,
+                    Settings: responder is null ? Activator.CreateInstance(adapter.OptionsType)! : BindType(responder, adapter.OptionsType)))
                 .Where(s => s.Adapter.Selects(s.Settings))
                 .ToList());
         }
