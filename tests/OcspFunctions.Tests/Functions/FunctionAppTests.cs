@@ -178,6 +178,20 @@ public sealed class FunctionAppTests(TestPki pki)
     }
 
     [Fact]
+    public async Task Timer_function_succeeds_without_writing_while_another_refresh_holds_the_store_lease()
+    {
+        // A replayed timer run (host lease lost, azure-functions-host #2968) or a CLI refresh: the lease keeps this one out.
+        await using var app = await CreateAsync("fn-timer-lease", refresh: false);
+        await using (var lease = await new FileSystemObjectStore(app.Ca.StorePath).TryAcquireLeaseAsync(StoreLayout.RefreshLock, TimeSpan.FromMinutes(1), None))
+        {
+            Assert.NotNull(lease);
+            await app.Timer.RunAsync(new TimerInfo(), None);
+        }
+        Assert.Contains(app.Logs, l => l == "Warning: Refresh skipped: another refresh holds the store lease");
+        Assert.Null(await app.Store.GetAsync(StoreLayout.Manifest(app.Issuer.KeyHashHex), None));
+    }
+
+    [Fact]
     public async Task Timer_function_honours_the_hosts_cancellation()
     {
         await using var app = await CreateAsync("fn-timer-cancel", refresh: false);
