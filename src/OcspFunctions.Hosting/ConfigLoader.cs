@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 using OcspFunctions.Engine;
 
@@ -8,7 +9,7 @@ namespace OcspFunctions.Hosting;
 /// settings arrive. The engine, the host and each registered adapter bind their own option types from it; a key none
 /// of them declares is an error naming the key (and the issuer it is under).
 /// </summary>
-public static class ConfigLoader
+public static partial class ConfigLoader
 {
     public sealed class ConfigurationException(string message) : Exception(message);
 
@@ -39,9 +40,13 @@ public static class ConfigLoader
         {
             return Bind(ocsp, baseDirectory);
         }
+        catch (InvalidOperationException e) when (BinderConversion().Match(e.Message) is { Success: true } m)
+        {
+            throw new ConfigurationException(
+                $"configuration errors:\n  {Where(ocsp, m.Groups["path"].Value)}: '{m.Groups["value"].Value}' is not {Expected(m.Groups["type"].Value)}");
+        }
         catch (InvalidOperationException e)
         {
-            // The binder's "Failed to convert configuration value at 'Ocsp:Timing:Validity' to type …" names the key.
             throw new ConfigurationException($"configuration is invalid: {e.Message}{(e.InnerException is { } inner ? " " + inner.Message : "")}");
         }
     }
@@ -70,18 +75,42 @@ public static class ConfigLoader
     }
 
     /// <summary>"issuer 'ca-2026': unknown setting Responder:KeyVaultKeyIdd (did you mean KeyVaultKeyId?)"; outside the issuers the full key.</summary>
-    private static string Describe(IConfigurationSection ocsp, string path, string? suggestion)
+    private static string Describe(IConfigurationSection ocsp, string path, string? suggestion) =>
+        $"{Where(ocsp, path, "unknown ")}{(suggestion is null ? "" : $" (did you mean {suggestion}?)")}";
+
+    /// <summary>"issuer 'ca-2026': setting Responder:UsePss" under an issuer (its number when it has no name), else "setting Ocsp:…".</summary>
+    private static string Where(IConfigurationSection ocsp, string path, string adjective = "")
     {
-        string hint = suggestion is null ? "" : $" (did you mean {suggestion}?)";
         var parts = path.Split(':');
         if (parts.Length > 3 && parts[1].Equals("Issuers", StringComparison.OrdinalIgnoreCase))
         {
             string? name = ocsp.GetSection($"Issuers:{parts[2]}:Name").Value;
             string issuer = string.IsNullOrWhiteSpace(name) ? $"Ocsp:Issuers:{parts[2]}" : $"issuer '{name}'";
-            return $"{issuer}: unknown setting {string.Join(':', parts[3..])}{hint}";
+            return $"{issuer}: {adjective}setting {string.Join(':', parts[3..])}";
         }
-        return $"unknown setting {path}{hint}";
+        return $"{adjective}setting {path}";
     }
+
+    /// <summary>What a value of the binder's target type looks like, in the operator's words.</summary>
+    private static string Expected(string typeName)
+    {
+        var type = Type.GetType(typeName) ?? AppDomain.CurrentDomain.GetAssemblies().Select(a => a.GetType(typeName)).FirstOrDefault(t => t is not null);
+        type = type is null ? null : Nullable.GetUnderlyingType(type) ?? type;
+        return type switch
+        {
+            null => $"a valid {typeName}",
+            { IsEnum: true } => $"one of {string.Join(", ", Enum.GetNames(type))}",
+            _ when type == typeof(TimeSpan) => "a time span such as 4.00:00:00 (days.hours:minutes:seconds) or 00:30:00",
+            _ when type == typeof(bool) => "true or false",
+            _ when type == typeof(int) || type == typeof(long) => "a whole number",
+            _ when type == typeof(double) || type == typeof(decimal) => "a number",
+            _ => $"a valid {type.Name}",
+        };
+    }
+
+    /// <summary>The binder's "Failed to convert configuration value 'x' at 'Ocsp:…' to type 'System.TimeSpan'."</summary>
+    [GeneratedRegex(@"^Failed to convert configuration value '(?<value>.*)' at '(?<path>[^']*)' to type '(?<type>[^']*)'\.$", RegexOptions.Singleline)]
+    private static partial Regex BinderConversion();
 
     private static OcspConfiguration Bind(IConfigurationSection ocsp, string baseDirectory)
     {
@@ -96,7 +125,10 @@ public static class ConfigLoader
             adapter.ResolvePaths(settings, Resolve);
             stores.Add((adapter, settings));
         }
+        // Each issuer on its own: bound as a list element, a value that does not convert (UsePss: yes) would silently drop
+        // the whole issuer; bound alone, it is an error naming the setting.
         var issuerSections = ocsp.GetSection("Issuers").GetChildren().ToList();
+        options.Issuers = issuerSections.Select(section => section.Get<IssuerOptions>() ?? new IssuerOptions()).ToList();
         var issuerSigners = new List<IReadOnlyList<(ISignerAdapter, object)>>();
         for (int i = 0; i < options.Issuers.Count; i++)
         {

@@ -92,11 +92,15 @@ public sealed class ConfigurationTests : IDisposable
         Assert.Contains("Ocsp:Store:BlobServiceUri or BlobConnectionString", e.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void A_value_of_the_wrong_type_names_the_key()
+    [Theory]
+    [InlineData("Ocsp:Timing:Validity", "four days", "setting Ocsp:Timing:Validity: 'four days' is not a time span such as 4.00:00:00")]
+    [InlineData("Ocsp:Issuers:0:Responder:UsePss", "yes", "issuer 'ca-2026': setting Responder:UsePss: 'yes' is not true or false")]
+    [InlineData("Ocsp:Issuers:0:IssuedSerialsFormat", "csv", "issuer 'ca-2026': setting IssuedSerialsFormat: 'csv' is not one of Auto, Text, WindowsDirectory, Certutil, OpenSslIndex")]
+    public void A_value_of_the_wrong_type_is_named_in_plain_words(string key, string value, string expected)
     {
         var e = Assert.Throws<ConfigLoader.ConfigurationException>(() => ConfigLoader.Load(Write(Config("\"Key\": \"k.pem\"")),
-            new Dictionary<string, string?> { ["Ocsp:Timing:Validity"] = "four days" }));
-        Assert.Contains("Ocsp:Timing:Validity", e.Message, StringComparison.Ordinal);
+            new Dictionary<string, string?> { [key] = value }));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", e.Message, StringComparison.Ordinal);
     }
 }
