@@ -3,20 +3,21 @@ using OcspFunctions.Engine.Sources;
 namespace OcspFunctions.Engine;
 
 /// <summary>
-/// The whole configuration, bound from the "Ocsp" section of a JSON file and environment variables
-/// (<c>Ocsp__Issuers__0__Certificate</c>), so Azure app settings work unchanged.
+/// The engine's part of the configuration, bound from the "Ocsp" section of a JSON file and environment variables
+/// (<c>Ocsp__Issuers__0__Certificate</c>), so Azure app settings work unchanged. The store (<c>Ocsp:Store</c>), the
+/// responder key kinds beyond a key file and the HTTP settings belong to the adapters and the host, which bind their
+/// own option types from the same sections (<see cref="IStoreAdapter"/>, <see cref="ISignerAdapter"/>).
 /// </summary>
 public sealed class OcspOptions
 {
     public const string SectionName = "Ocsp";
 
-    public StoreOptions Store { get; set; } = new();
-
     public TimingOptions Timing { get; set; } = new();
 
     public List<IssuerOptions> Issuers { get; set; } = [];
 
-    public ServeOptions Serve { get; set; } = new();
+    /// <summary>How the pre-signed responses are read back from the store (<c>Ocsp:Serve</c>; the HTTP settings there are the host's).</summary>
+    public ServingOptions Serve { get; set; } = new();
 
     /// <summary>Cap on any one fetched source (CRL, serial list). A 1,000,000-entry CRL is ~40 MB.</summary>
     public long MaxSourceBytes { get; set; } = 512L * 1024 * 1024;
@@ -24,19 +25,13 @@ public sealed class OcspOptions
     /// <summary>Time-out for one http(s) fetch.</summary>
     public TimeSpan FetchTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Parallel signing calls; 0 means one per processor (local keys). Key Vault sets its own limit.</summary>
+    /// <summary>Parallel signing calls; 0 means one per processor (local keys); a remote signer may set its own limit.</summary>
     public int SigningConcurrency { get; set; }
 }
 
-/// <summary>How the responder serves the pre-signed responses.</summary>
-public sealed class ServeOptions
+/// <summary>How the pre-signed responses are held in memory and reloaded for answering (no HTTP here).</summary>
+public sealed class ServingOptions
 {
-    /// <summary>Path of the AIA URL before the request (e.g. "/ocsp" for http://ocsp.example.com/ocsp/MEkw…); empty for the root.</summary>
-    public string PathPrefix { get; set; } = "";
-
-    /// <summary>Upper bound of Cache-Control max-age: how long a CDN may keep showing a response after a revocation.</summary>
-    public TimeSpan MaxAgeCap { get; set; } = TimeSpan.FromHours(1);
-
     /// <summary>How often the refresh runs (the timer schedule); a new response is published by then after it comes due.</summary>
     public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromMinutes(5);
 
@@ -45,33 +40,6 @@ public sealed class ServeOptions
 
     /// <summary>Memory bound of the in-memory response cache.</summary>
     public long CacheBytes { get; set; } = 256L * 1024 * 1024;
-
-    /// <summary>Functions host: timer-triggered refreshes closer together than this are skipped (a forged timer call cannot force runs).</summary>
-    public TimeSpan MinimumTimerInterval { get; set; } = TimeSpan.FromSeconds(60);
-
-    /// <summary>POST body cap (RFC 5019 requests are ~100 bytes; Boulder caps at 10,000).</summary>
-    public int MaxRequestBytes { get; set; } = 10_000;
-}
-
-/// <summary>Where responses and state live: a directory (embedded default) or an Azure Blob container.</summary>
-public sealed class StoreOptions
-{
-    /// <summary>Directory of the embedded file-system store.</summary>
-    public string? Path { get; set; }
-
-    /// <summary>Blob: a storage connection string (shared key; "UseDevelopmentStorage=true" for Azurite).</summary>
-    public string? BlobConnectionString { get; set; }
-
-    /// <summary>Blob: the service endpoint (https://ACCOUNT.blob.core.windows.net) used with a managed identity / DefaultAzureCredential.</summary>
-    public string? BlobServiceUri { get; set; }
-
-    /// <summary>Blob: the container holding responses and state.</summary>
-    public string BlobContainer { get; set; } = "ocsp";
-
-    /// <summary>Blob: the user-assigned managed identity's client id, when not the system-assigned one.</summary>
-    public string? ManagedIdentityClientId { get; set; }
-
-    public bool IsBlob => !string.IsNullOrWhiteSpace(BlobConnectionString) || !string.IsNullOrWhiteSpace(BlobServiceUri);
 }
 
 public sealed class TimingOptions
@@ -127,11 +95,8 @@ public sealed class ResponderOptions
     /// <summary>Location of the responder certificate (delegated, or the CA's own).</summary>
     public string Certificate { get; set; } = "";
 
-    /// <summary>Path of the private key file (PEM or DER PKCS#8); or use <see cref="KeyVaultKeyId"/>.</summary>
+    /// <summary>Path of the private key file (PEM or DER PKCS#8); or leave it empty when a signer adapter's setting names a remote key.</summary>
     public string? Key { get; set; }
-
-    /// <summary>The Key Vault key that signs: https://VAULT.vault.azure.net/keys/NAME[/VERSION].</summary>
-    public string? KeyVaultKeyId { get; set; }
 
     public string? KeyPassword { get; set; }
 

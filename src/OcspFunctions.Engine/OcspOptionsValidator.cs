@@ -20,8 +20,7 @@ public static class OcspOptionsValidator
             else if (!names.Add(issuer.Name)) errors.Add($"{at}:Name '{issuer.Name}' is used twice");
             if (string.IsNullOrWhiteSpace(issuer.Certificate)) errors.Add($"{at}:Certificate (the CA certificate) is required");
             if (string.IsNullOrWhiteSpace(issuer.Responder.Certificate)) errors.Add($"{at}:Responder:Certificate is required");
-            if (string.IsNullOrWhiteSpace(issuer.Responder.Key) == string.IsNullOrWhiteSpace(issuer.Responder.KeyVaultKeyId))
-                errors.Add($"{at}:Responder: set exactly one of Key (a key file) and KeyVaultKeyId");
+            // Which key signs (a key file, Key Vault…) is checked by the host against the registered signer adapters.
             foreach (var name in issuer.HashAlgorithms)
             {
                 try

@@ -41,7 +41,7 @@ public sealed class RefreshEngine(
 
     /// <summary>
     /// How long a pack nothing refers to any more is kept before it is deleted: servers still holding the previous index
-    /// (reloaded every <see cref="ServeOptions.IndexReloadInterval"/>) keep reading it meanwhile.
+    /// (reloaded every <see cref="ServingOptions.IndexReloadInterval"/>) keep reading it meanwhile.
     /// </summary>
     public TimeSpan PackRetention { get; init; } = TimeSpan.FromHours(1);
 

@@ -2,7 +2,7 @@ using OcspFunctions.Protocol.Signing;
 
 namespace OcspFunctions.Engine;
 
-/// <summary>Creates the signer for an issuer's responder key: a local key file here, Key Vault in the Azure adapters.</summary>
+/// <summary>Creates the signer for an issuer's responder key: a local key file here, remote keys in the adapters.</summary>
 public interface ISignerFactory
 {
     Task<IOcspSigner> CreateAsync(IssuerOptions issuer, CancellationToken cancellationToken);
@@ -29,7 +29,7 @@ public sealed class LocalKeySignerFactory : ISignerFactory
 }
 
 /// <summary>
-/// Implemented by a signer that bounds its own concurrency (Key Vault's adaptive limiter): when
+/// Implemented by a signer that bounds its own concurrency (a remote key service's adaptive limiter): when
 /// <see cref="OcspOptions.SigningConcurrency"/> is 0 the engine runs this many signing calls at once instead of one per processor.
 /// </summary>
 public interface ISigningConcurrencyHint

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using OcspResponder.Cli;
-using OcspResponder.Hosting;
+using OcspFunctions.Hosting;
 
 var configOption = new Option<FileInfo?>("--config", "-c") { Description = "configuration file (JSON); environment variables Ocsp__… override it" };
 var verboseOption = new Option<bool>("--verbose", "-v") { Description = "log progress details" };
@@ -71,12 +71,7 @@ csr.SetAction((parse, ct) => Guard("csr", () => CsrCommand.RunAsync(parse.GetVal
     parse.GetValue(csrSubjectOption)!, parse.GetValue(csrOutOption)!.FullName, parse.GetValue(csrPssOption), parse.GetValue(csrIdentityOption),
     Console.Out, Console.Error, ct)));
 
-var functions = new Command("functions", "Run as the Azure Functions custom handler (started by the Functions host; settings from app settings)");
-functions.SetAction((parse, ct) => Guard("functions", () => FunctionsHost.RunAsync(Console.Error, ct)));
-
-var root = new RootCommand("OcspFunctions OCSP responder") { quickstart, serve, refresh, status, query, inspect, staple, csr, functions };
-// Started by the Functions host without arguments: behave as the custom handler.
-if (args.Length == 0 && FunctionsHost.IsHosted) args = ["functions"];
+var root = new RootCommand("OcspFunctions OCSP responder") { quickstart, serve, refresh, status, query, inspect, staple, csr };
 return await root.Parse(args).InvokeAsync();
 
 // Expected failures print one clear line and exit 2; anything else is a bug and keeps its stack trace.

@@ -131,17 +131,16 @@ public static class KeyVaultThrottle
 
             var options = new OcspFunctions.Engine.OcspOptions
             {
-                Store = { Path = Path.Combine(dir, "store") },
                 Issuers =
                 {
                     new OcspFunctions.Engine.IssuerOptions
                     {
                         Name = "throttle", Certificate = Path.Combine(dir, "ca.pem"), IssuedSerials = Path.Combine(dir, "issued.txt"),
-                        Responder = { Certificate = Path.Combine(dir, "responder.pem"), KeyVaultKeyId = "stand-in" },
+                        Responder = { Certificate = Path.Combine(dir, "responder.pem") }, // the key: FixedSigner below
                     },
                 },
             };
-            var engine = new OcspFunctions.Engine.RefreshEngine(options, new OcspFunctions.Adapters.FileSystem.FileSystemObjectStore(options.Store.Path!),
+            var engine = new OcspFunctions.Engine.RefreshEngine(options, new OcspFunctions.Adapters.FileSystem.FileSystemObjectStore(Path.Combine(dir, "store")),
                 new OcspFunctions.Engine.Sources.CompositeSourceReader([new OcspFunctions.Engine.Sources.FileSourceReader()]), new FixedSigner(signer),
                 TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<OcspFunctions.Engine.RefreshEngine>.Instance);
             var stopwatch = Stopwatch.StartNew();

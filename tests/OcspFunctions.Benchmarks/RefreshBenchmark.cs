@@ -265,7 +265,6 @@ public static class RefreshBenchmark
         string store = opts.Get("--store")!;
         var options = new OcspOptions
         {
-            Store = { Path = store },
             SigningConcurrency = opts.Int("--concurrency") ?? 0,
             Issuers =
             {

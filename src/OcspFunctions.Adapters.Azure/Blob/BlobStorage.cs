@@ -8,7 +8,7 @@ using OcspFunctions.Engine;
 namespace OcspFunctions.Adapters.Azure.Blob;
 
 /// <summary>
-/// One storage account, as <see cref="StoreOptions"/> name it: a single <see cref="BlobServiceClient"/> (its pipeline,
+/// One storage account, as <see cref="BlobStoreOptions"/> name it: a single <see cref="BlobServiceClient"/> (its pipeline,
 /// credential and token cache) that the store and the <c>blob:</c> source reader share. The composition root builds
 /// one per configuration.
 /// </summary>
@@ -16,15 +16,15 @@ public sealed class BlobStorage
 {
     public const string StorageScope = "https://storage.azure.com/.default";
 
-    private readonly StoreOptions _options;
+    private readonly BlobStoreOptions _options;
 
     /// <summary>
-    /// <see cref="StoreOptions.BlobConnectionString"/> (Shared Key; <c>UseDevelopmentStorage=true</c> is Azurite) when
-    /// set, else <see cref="StoreOptions.BlobServiceUri"/> (https only) with <paramref name="credential"/>, by default a
-    /// managed identity (user-assigned when <see cref="StoreOptions.ManagedIdentityClientId"/> is set) or
+    /// <see cref="BlobStoreOptions.BlobConnectionString"/> (Shared Key; <c>UseDevelopmentStorage=true</c> is Azurite) when
+    /// set, else <see cref="BlobStoreOptions.BlobServiceUri"/> (https only) with <paramref name="credential"/>, by default a
+    /// managed identity (user-assigned when <see cref="BlobStoreOptions.ManagedIdentityClientId"/> is set) or
     /// DefaultAzureCredential. The SDK's default service version is used (no pin).
     /// </summary>
-    public BlobStorage(StoreOptions options, BlobClientOptions? clientOptions = null, TokenCredential? credential = null)
+    public BlobStorage(BlobStoreOptions options, BlobClientOptions? clientOptions = null, TokenCredential? credential = null)
     {
         ValidateContainer(options.BlobContainer);
         _options = options;
@@ -47,7 +47,7 @@ public sealed class BlobStorage
     /// <summary>The token credential for a service URI; null with a connection string (Shared Key).</summary>
     public TokenCredential? Credential { get; }
 
-    /// <summary>The store in <see cref="StoreOptions.BlobContainer"/>.</summary>
+    /// <summary>The store in <see cref="BlobStoreOptions.BlobContainer"/>.</summary>
     public BlobObjectStore CreateStore(TimeProvider? time = null) => new(Service.GetBlobContainerClient(_options.BlobContainer), time: time);
 
     /// <summary>Reads <c>blob:CONTAINER/NAME</c> sources in the same account with the same credentials.</summary>
@@ -66,7 +66,7 @@ public sealed class BlobStorage
     }
 
     /// <summary>The managed identity the options name (user-assigned by client id), else DefaultAzureCredential.</summary>
-    private static TokenCredential CredentialFor(StoreOptions options) =>
+    private static TokenCredential CredentialFor(BlobStoreOptions options) =>
         string.IsNullOrWhiteSpace(options.ManagedIdentityClientId)
             ? new DefaultAzureCredential()
             : new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(options.ManagedIdentityClientId));

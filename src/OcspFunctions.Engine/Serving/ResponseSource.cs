@@ -50,7 +50,7 @@ public interface IResponseSource
 public sealed class StoreResponseSource : IResponseSource
 {
     private readonly IObjectStore _store;
-    private readonly ServeOptions _options;
+    private readonly ServingOptions _options;
     private readonly TimingPolicy _timing;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;

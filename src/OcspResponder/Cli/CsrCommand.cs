@@ -1,6 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
 using OcspFunctions.Adapters.Azure.KeyVault;
-using OcspFunctions.Engine;
 
 namespace OcspResponder.Cli;
 
@@ -27,8 +26,7 @@ public static class CsrCommand
         else
         {
             var factory = KeyVaultSignerFactory.CreateDefault(managedIdentityClientId);
-            var signer = await factory.CreateAsync(new IssuerOptions { Name = "csr", Responder = { KeyVaultKeyId = keyVaultKeyId, UsePss = usePss } },
-                cancellationToken);
+            var signer = await factory.CreateAsync("csr", keyVaultKeyId, usePss, cancellationToken);
             der = await ResponderCsr.CreateAsync(signer, name, cancellationToken);
         }
         await File.WriteAllTextAsync(outPath, ResponderCsr.ToPem(der), cancellationToken);

@@ -3,7 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using OcspFunctions.Protocol;
-using OcspResponder.Hosting;
+using OcspFunctions.Hosting;
 
 namespace OcspResponder.Cli;
 

@@ -1,5 +1,5 @@
-using OcspFunctions.Engine;
 using OcspFunctions.Engine.Store;
+using OcspFunctions.Hosting;
 
 namespace OcspResponder.Cli;
 
@@ -12,15 +12,18 @@ public static class ReadStore
     public static string NoIssuersYet(string location) =>
         $"the store at {location} has no issuers yet (has `refresh` run? is Store:Path right?)";
 
-    /// <summary>Throws a configuration error (exit 2) when the directory store does not exist.</summary>
-    public static IObjectStore Open(OcspOptions options)
+    /// <summary>Throws a configuration error (exit 2) when the selected store certainly holds nothing (a missing directory).</summary>
+    public static IObjectStore Open(OcspConfiguration configuration)
     {
-        if (!options.Store.IsBlob && !string.IsNullOrWhiteSpace(options.Store.Path) && !Directory.Exists(options.Store.Path))
-            throw new ConfigLoader.ConfigurationException(NoIssuersYet(options.Store.Path));
-        return Composition.CreateStore(options);
+        var (adapter, settings) = Composition.SelectedStore(configuration);
+        if (!adapter.MayHoldResponses(settings)) throw new ConfigLoader.ConfigurationException(NoIssuersYet(adapter.Describe(settings)));
+        return adapter.CreateStore(settings);
     }
 
     /// <summary>Where the store is, for messages: the directory, or the Blob container.</summary>
-    public static string Describe(OcspOptions options) =>
-        options.Store.IsBlob ? $"Blob container '{options.Store.BlobContainer}'" : options.Store.Path ?? "";
+    public static string Describe(OcspConfiguration configuration)
+    {
+        var (adapter, settings) = Composition.SelectedStore(configuration);
+        return adapter.Describe(settings);
+    }
 }

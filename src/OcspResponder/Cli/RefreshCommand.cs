@@ -1,3 +1,4 @@
+using OcspFunctions.Hosting;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using OcspFunctions.Engine;
@@ -11,13 +12,13 @@ public static class RefreshCommand
     public static Task<int> RunAsync(string? configFile, bool verbose, TextWriter output, TextWriter error, CancellationToken cancellationToken) =>
         RunAsync(Composition.LoadValidated(configFile, error), verbose, output, error, cancellationToken, terminal: !Console.IsErrorRedirected);
 
-    public static async Task<int> RunAsync(OcspOptions options, bool verbose, TextWriter output, TextWriter error, CancellationToken cancellationToken,
+    public static async Task<int> RunAsync(OcspConfiguration options, bool verbose, TextWriter output, TextWriter error, CancellationToken cancellationToken,
         bool terminal)
     {
         using var loggers = Composition.CreateLoggerFactory(verbose);
         using var http = new HttpClient();
         long lastDraw = 0;
-        var engine = new RefreshEngine(options, Composition.CreateStore(options), Composition.CreateSources(options, http),
+        var engine = new RefreshEngine(options.Options, Composition.CreateStore(options), Composition.CreateSources(options, http),
             Composition.CreateSignerFactory(options), TimeProvider.System, loggers.CreateLogger<RefreshEngine>())
         {
             Progress = terminal

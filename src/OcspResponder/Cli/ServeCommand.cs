@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using OcspFunctions.Engine.Serving;
-using OcspResponder.Hosting;
+using OcspFunctions.Hosting;
 
 namespace OcspResponder.Cli;
 

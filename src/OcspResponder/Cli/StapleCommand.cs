@@ -1,3 +1,5 @@
+using OcspFunctions.Engine;
+using OcspFunctions.Hosting;
 using System.Security.Cryptography.X509Certificates;
 using OcspFunctions.Engine.Store;
 using OcspFunctions.Protocol;
@@ -12,10 +14,12 @@ public static class StapleCommand
     {
         var options = Composition.LoadValidated(configFile, error);
         var store = ReadStore.Open(options);
+        using var http = new HttpClient();
+        var sources = Composition.CreateSources(options, http);
         var leaf = X509CertificateLoader.LoadCertificateFromFile(certificatePath); // PEM or DER
-        foreach (var issuerOptions in options.Issuers)
+        foreach (var issuerOptions in options.Options.Issuers)
         {
-            var ca = X509CertificateLoader.LoadCertificateFromFile(issuerOptions.Certificate);
+            var ca = await CertificateFiles.LoadAsync(sources, issuerOptions.Certificate, options.Options.MaxSourceBytes, cancellationToken);
             if (!ResponderCertificateCheck.IsSignedBy(leaf, ca)) continue;
             var serial = SerialNumber.FromIntegerContents(leaf.SerialNumberBytes.Span);
             var issuer = new OcspIssuer(ca);

@@ -1,3 +1,4 @@
+using OcspFunctions.Hosting;
 using System.Security.Cryptography.X509Certificates;
 using OcspFunctions.Engine;
 using OcspFunctions.Engine.Store;
@@ -8,25 +9,27 @@ namespace OcspResponder.Cli;
 public static class StatusCommand
 {
     /// <summary>A refresh this late is stale: the responses are not renewed on the schedule the CA/B rules need.</summary>
-    public static readonly TimeSpan StaleAfterDue = TimeSpan.FromHours(1);
+    public static readonly TimeSpan StaleAfterDue = ResponderHost.StaleAfterDue;
 
     /// <summary>Exit codes: 0 all fresh and the last runs succeeded, 1 anything stale or failing, 2 bad configuration.</summary>
     public static async Task<int> RunAsync(string? configFile, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         var options = Composition.LoadValidated(configFile, error);
         var store = ReadStore.Open(options);
+        using var http = new HttpClient();
+        var sources = Composition.CreateSources(options, http);
         var now = DateTimeOffset.UtcNow;
         bool healthy = true;
-        foreach (var issuer in options.Issuers)
+        foreach (var issuer in options.Options.Issuers)
         {
             // Names, locations, subjects and recorded messages come from inputs: never raw to the terminal.
             string name = Printable.Escape(issuer.Name);
             string id;
             try
             {
-                id = new OcspIssuer(X509CertificateLoader.LoadCertificateFromFile(issuer.Certificate)).KeyHashHex;
+                id = new OcspIssuer(await CertificateFiles.LoadAsync(sources, issuer.Certificate, options.Options.MaxSourceBytes, cancellationToken)).KeyHashHex;
             }
-            catch (Exception e) when (e is IOException or System.Security.Cryptography.CryptographicException)
+            catch (Exception e) when (e is IOException or System.Security.Cryptography.CryptographicException or OcspFunctions.Engine.Sources.SourceException)
             {
                 output.WriteLine($"{name}: cannot read CA certificate {Printable.Escape(issuer.Certificate)}: {Printable.Escape(e.Message)}");
                 healthy = false;

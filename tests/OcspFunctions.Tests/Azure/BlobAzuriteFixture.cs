@@ -6,6 +6,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Azure.Core.Pipeline;
 using Azure.Storage.Blobs;
+using OcspFunctions.Adapters.Azure;
 using OcspFunctions.Adapters.Azure.Blob;
 using OcspFunctions.Engine;
 using OcspFunctions.Tests.Pki;
@@ -93,7 +94,7 @@ public class AzuriteFixture : IDisposable
 
     /// <summary>The account through the adapter's own factory, with the test's client options.</summary>
     public BlobStorage Storage(BlobClientOptions? options = null, string container = "ocsp") =>
-        new(new StoreOptions { BlobConnectionString = ConnectionString, BlobContainer = container }, options ?? Options());
+        new(new BlobStoreOptions { BlobConnectionString = ConnectionString, BlobContainer = container }, options ?? Options());
 
     public BlobServiceClient Service(BlobClientOptions? options = null) => Storage(options).Service;
 

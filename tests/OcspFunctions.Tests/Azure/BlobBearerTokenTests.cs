@@ -43,7 +43,7 @@ public sealed class BlobBearerTokenTests(AzuriteOAuthFixture azurite) : IClassFi
     }
 
     private BlobStorage Storage(TokenCredential credential, string container, RecordingHandler? handler = null) =>
-        new(new StoreOptions { BlobServiceUri = azurite.Endpoint.AbsoluteUri, BlobContainer = container }, azurite.Options(handler), credential);
+        new(new BlobStoreOptions { BlobServiceUri = azurite.Endpoint.AbsoluteUri, BlobContainer = container }, azurite.Options(handler), credential);
 
     [Fact]
     public async Task A_token_for_the_storage_scope_is_sent_as_a_bearer_and_accepted()
@@ -79,7 +79,7 @@ public sealed class BlobBearerTokenTests(AzuriteOAuthFixture azurite) : IClassFi
     [Fact]
     public void A_service_uri_gets_the_managed_identity_it_names_or_the_default_credential_and_must_be_https()
     {
-        var userAssigned = new BlobStorage(new StoreOptions
+        var userAssigned = new BlobStorage(new BlobStoreOptions
         {
             BlobServiceUri = "https://acct.blob.core.windows.net",
             ManagedIdentityClientId = "00000000-0000-0000-0000-000000000003",
@@ -87,14 +87,14 @@ public sealed class BlobBearerTokenTests(AzuriteOAuthFixture azurite) : IClassFi
         Assert.Equal("https://acct.blob.core.windows.net/", userAssigned.Service.Uri.AbsoluteUri);
         Assert.Equal("acct", userAssigned.Service.AccountName);
         Assert.IsType<ManagedIdentityCredential>(userAssigned.Credential);
-        Assert.IsType<DefaultAzureCredential>(new BlobStorage(new StoreOptions { BlobServiceUri = "https://acct.blob.core.windows.net" }).Credential);
-        Assert.IsType<BlobObjectStore>(AzureAdapters.CreateStore(new StoreOptions { BlobServiceUri = "https://acct.blob.core.windows.net" }));
+        Assert.IsType<DefaultAzureCredential>(new BlobStorage(new BlobStoreOptions { BlobServiceUri = "https://acct.blob.core.windows.net" }).Credential);
+        Assert.IsType<BlobObjectStore>(AzureAdapters.CreateStore(new BlobStoreOptions { BlobServiceUri = "https://acct.blob.core.windows.net" }));
 
         // A bearer token never travels in clear text.
-        var http = Assert.Throws<ArgumentException>(() => new BlobStorage(new StoreOptions { BlobServiceUri = "http://acct.blob.core.windows.net" }));
+        var http = Assert.Throws<ArgumentException>(() => new BlobStorage(new BlobStoreOptions { BlobServiceUri = "http://acct.blob.core.windows.net" }));
         Assert.Contains("https", http.Message, StringComparison.Ordinal);
-        Assert.Throws<ArgumentException>(() => AzureAdapters.CreateSourceReader(new StoreOptions { BlobServiceUri = "http://127.0.0.1:10000/devstoreaccount1" }));
-        Assert.Throws<ArgumentException>(() => new BlobStorage(new StoreOptions { BlobServiceUri = "not a uri" }));
-        Assert.Throws<ArgumentException>(() => new BlobStorage(new StoreOptions()));
+        Assert.Throws<ArgumentException>(() => AzureAdapters.CreateSourceReader(new BlobStoreOptions { BlobServiceUri = "http://127.0.0.1:10000/devstoreaccount1" }));
+        Assert.Throws<ArgumentException>(() => new BlobStorage(new BlobStoreOptions { BlobServiceUri = "not a uri" }));
+        Assert.Throws<ArgumentException>(() => new BlobStorage(new BlobStoreOptions()));
     }
 }

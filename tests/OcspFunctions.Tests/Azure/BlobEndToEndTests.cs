@@ -11,7 +11,7 @@ using OcspFunctions.Engine.Sources;
 using OcspFunctions.Engine.Store;
 using OcspFunctions.Protocol;
 using OcspFunctions.Tests.Pki;
-using OcspResponder.Hosting;
+using OcspFunctions.Hosting;
 
 namespace OcspFunctions.Tests.Azure;
 
@@ -43,7 +43,6 @@ public sealed class BlobEndToEndTests(TestPki pki, AzuriteFixture azurite) : ICl
 
         var options = new OcspOptions
         {
-            Store = { BlobConnectionString = azurite.ConnectionString, BlobContainer = azurite.NewContainer("ocsp") },
             Timing = { Validity = TimeSpan.FromDays(1) },
             Serve = { IndexReloadInterval = TimeSpan.Zero },
             Issuers =
@@ -60,9 +59,11 @@ public sealed class BlobEndToEndTests(TestPki pki, AzuriteFixture azurite) : ICl
             },
         };
         // The host's own wiring: a Blob store, and blob: sources next to file and http ones.
-        var store = OcspResponder.Cli.Composition.CreateStore(options);
+        var configuration = OcspConfiguration.ForOptions(options,
+            new BlobStoreOptions { BlobConnectionString = azurite.ConnectionString, BlobContainer = azurite.NewContainer("ocsp") });
+        var store = Composition.CreateStore(configuration);
         using var http = new HttpClient();
-        var sources = OcspResponder.Cli.Composition.CreateSources(options, http);
+        var sources = Composition.CreateSources(configuration, http);
         RefreshEngine Engine() => new(options, store, sources, new LocalKeySignerFactory(), TimeProvider.System, NullLogger<RefreshEngine>.Instance);
 
         var report = await Engine().RunAsync(None);
@@ -102,7 +103,7 @@ public sealed class BlobEndToEndTests(TestPki pki, AzuriteFixture azurite) : ICl
         Assert.Equal(1, revoked.Changed);
 
         // Serve from the Blob store; the host reads the CA certificate from its blob too.
-        var app = await ResponderHost.BuildAsync(options, ["http://127.0.0.1:0"], None);
+        var app = await ResponderHost.BuildAsync(configuration, ["http://127.0.0.1:0"], None);
         await app.StartAsync();
         try
         {

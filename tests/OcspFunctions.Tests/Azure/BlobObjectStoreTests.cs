@@ -144,7 +144,7 @@ public sealed class BlobObjectStoreTests(AzuriteFixture azurite) : IClassFixture
     {
         string wrongKey = Convert.ToBase64String(Enumerable.Repeat((byte)7, 64).ToArray());
         string connectionString = azurite.ConnectionString.Replace(AzuriteFixture.DevelopmentKey, wrongKey, StringComparison.Ordinal);
-        var storage = new BlobStorage(new StoreOptions { BlobConnectionString = connectionString, BlobContainer = azurite.NewContainer("wrongkey") }, azurite.Options());
+        var storage = new BlobStorage(new BlobStoreOptions { BlobConnectionString = connectionString, BlobContainer = azurite.NewContainer("wrongkey") }, azurite.Options());
         var store = storage.CreateStore();
         var e = await Assert.ThrowsAsync<StoreException>(() => store.PutAsync("responses/x", "x"u8.ToArray(), None));
         Assert.Contains("HTTP 403", e.Message, StringComparison.Ordinal);
@@ -205,7 +205,7 @@ public sealed class BlobObjectStoreTests(AzuriteFixture azurite) : IClassFixture
     {
         var options = azurite.Options();
         options.Retry.MaxRetries = 1;
-        var storage = new BlobStorage(new StoreOptions
+        var storage = new BlobStorage(new BlobStoreOptions
         {
             BlobConnectionString = $"AccountName=devstoreaccount1;AccountKey={AzuriteFixture.DevelopmentKey};BlobEndpoint=http://127.0.0.1:1/devstoreaccount1",
         }, options);
@@ -216,7 +216,7 @@ public sealed class BlobObjectStoreTests(AzuriteFixture azurite) : IClassFixture
     [Fact]
     public void Connection_strings_are_parsed_by_the_sdk_without_echoing_secrets()
     {
-        static Uri Endpoint(string connectionString) => new BlobStorage(new StoreOptions { BlobConnectionString = connectionString }).Service.Uri;
+        static Uri Endpoint(string connectionString) => new BlobStorage(new BlobStoreOptions { BlobConnectionString = connectionString }).Service.Uri;
         Assert.Equal("http://127.0.0.1:10000/devstoreaccount1", Endpoint("UseDevelopmentStorage=true").AbsoluteUri.TrimEnd('/'));
         Assert.Equal("https://acct.blob.core.windows.net/",
             Endpoint($"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={AzuriteFixture.DevelopmentKey};EndpointSuffix=core.windows.net").AbsoluteUri);
@@ -226,13 +226,13 @@ public sealed class BlobObjectStoreTests(AzuriteFixture azurite) : IClassFixture
         Assert.DoesNotContain("SECRET", badKey.Message, StringComparison.Ordinal);
         var garbage = Assert.Throws<ArgumentException>(() => Endpoint("not a connection string SECRET"));
         Assert.DoesNotContain("SECRET", garbage.Message, StringComparison.Ordinal);
-        Assert.Throws<ArgumentException>(() => new BlobStorage(new StoreOptions { BlobConnectionString = "UseDevelopmentStorage=true", BlobContainer = "Bad_Name" }));
+        Assert.Throws<ArgumentException>(() => new BlobStorage(new BlobStoreOptions { BlobConnectionString = "UseDevelopmentStorage=true", BlobContainer = "Bad_Name" }));
     }
 
     [Fact]
     public async Task The_factory_builds_a_store_and_reader_on_one_client_from_store_options()
     {
-        var options = new StoreOptions { BlobConnectionString = azurite.ConnectionString, BlobContainer = azurite.NewContainer("factory") };
+        var options = new BlobStoreOptions { BlobConnectionString = azurite.ConnectionString, BlobContainer = azurite.NewContainer("factory") };
         Assert.True(options.IsBlob);
         var storage = AzureAdapters.CreateBlobStorage(options);
         Assert.Null(storage.Credential); // Shared Key

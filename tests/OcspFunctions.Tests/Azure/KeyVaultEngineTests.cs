@@ -65,12 +65,11 @@ public sealed class KeyVaultEngineTests(TestPki pki) : IAsyncLifetime
         string storeDir = Path.Combine(ca.Directory, "store");
         var options = ca.Options(hint);
         options.Issuers[0].Responder.Key = null;
-        options.Issuers[0].Responder.KeyVaultKeyId = service.KeyId(hint);
         options.Issuers[0].Responder.UsePss = usePss;
         return new Setup
         {
             Ca = ca, StoreDir = storeDir, Options = options,
-            Signers = new ResponderSignerFactory(new LocalKeySignerFactory(), KeyVaultFactory(service)),
+            Signers = new VaultKeyOf(KeyVaultFactory(service), service.KeyId(hint)),
         };
     }
 
@@ -252,11 +251,18 @@ public sealed class KeyVaultEngineTests(TestPki pki) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_vault_key_id_without_a_credential_is_a_clear_error()
+    public async Task A_missing_vault_key_id_is_a_clear_error_naming_the_issuer()
     {
-        var factory = new ResponderSignerFactory(new LocalKeySignerFactory(), keyVault: null);
-        var issuer = new IssuerOptions { Name = "x", Responder = { KeyVaultKeyId = "https://v.vault.azure.net/keys/k" } };
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => factory.CreateAsync(issuer, CancellationToken.None));
-        Assert.Contains("no Azure credential", e.Message, StringComparison.Ordinal);
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => KeyVaultFactory(_vault).CreateAsync("x", " ", usePss: false, CancellationToken.None));
+        Assert.Contains("issuer 'x': Responder:KeyVaultKeyId is not set", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>The vault key for an issuer without a key file, else the key file (the host's own per-issuer dispatch is in Hosting).</summary>
+    private sealed class VaultKeyOf(KeyVaultSignerFactory factory, string keyId) : ISignerFactory
+    {
+        public Task<OcspFunctions.Protocol.Signing.IOcspSigner> CreateAsync(IssuerOptions issuer, CancellationToken cancellationToken) =>
+            string.IsNullOrEmpty(issuer.Responder.Key)
+                ? factory.CreateAsync(issuer.Name, keyId, issuer.Responder.UsePss, cancellationToken)
+                : new LocalKeySignerFactory().CreateAsync(issuer, cancellationToken);
     }
 }

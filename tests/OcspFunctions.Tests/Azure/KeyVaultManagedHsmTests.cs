@@ -124,7 +124,7 @@ public sealed class KeyVaultManagedHsmTests : IAsyncLifetime
         service.AddKey("k", key, hsm: true);
         var factory = new KeyVaultSignerFactory(_credential, service.SignerOptions(Fast()));
         using var signer = Assert.IsType<KeyVaultSigner>(await factory.CreateAsync(
-            new IssuerOptions { Name = "kind", Responder = { KeyVaultKeyId = service.KeyId("k") } }, CancellationToken.None));
+            "kind", service.KeyId("k"), usePss: false, CancellationToken.None));
         Assert.Equal(managedHsm ? KeyVaultKind.ManagedHsm : KeyVaultKind.Vault, signer.KeyId.Kind);
         Assert.Equal(cap, signer.PreferredConcurrency);
 

@@ -26,13 +26,15 @@ public sealed class CaWorkspace
     public string IndexPath => Path.Combine(Directory, "index.txt");
     public string CrlPath => Path.Combine(Directory, "crl.pem");
 
+    /// <summary>The directory store of <see cref="Options"/>.</summary>
+    public string StorePath => Path.Combine(Directory, "store");
+
     /// <summary>
     /// Configuration over this workspace: a store under it, its CA, CRL, index.txt and responder key file. Validity is
     /// one day because the fixture's responder certificate lives two.
     /// </summary>
     public OcspFunctions.Engine.OcspOptions Options(string name) => new()
     {
-        Store = { Path = Path.Combine(Directory, "store") },
         Timing = { Validity = TimeSpan.FromDays(1) },
         Issuers =
         {

@@ -53,7 +53,7 @@ public sealed class ClientBodyTests(TestPki pki)
     {
         var ca = new CaWorkspace(pki, pki.EcCa, "client-body");
         var options = ca.Options("client-body");
-        Assert.True((await RunningResponder.RefreshAsync(options)).Succeeded);
+        Assert.True((await RunningResponder.RefreshAsync(options, ca.StorePath)).Succeeded);
         using var serve = await ServeProcess.StartAsync(ServeProcess.WriteConfig(ca, "client-body"));
         var request = pki.MakeRequest("-issuer", ca.CaCertPath, "-cert", ca.Source.Good.First().CertPath, "-no_nonce");
 

@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json;
 using OcspFunctions.Engine.Store;
 using OcspFunctions.Tests.Pki;
-using OcspResponder.Hosting;
+using OcspFunctions.Hosting;
 
 namespace OcspFunctions.Tests.Serving;
 
@@ -30,9 +30,9 @@ public sealed class PublicHealthTests(TestPki pki)
         }
 
         File.Delete(r.Ca.CrlPath);
-        Assert.False((await RunningResponder.RefreshAsync(r.Options)).Succeeded);
+        Assert.False((await RunningResponder.RefreshAsync(r.Options, r.Ca.StorePath)).Succeeded);
         // The failure's text does name the path: in the manifest (for `status` and the log), not on /health.
-        var manifest = IssuerManifest.Parse((await File.ReadAllBytesAsync(Path.Combine(r.Options.Store.Path!, "issuers", r.Issuer.KeyHashHex, "manifest.json"))),
+        var manifest = IssuerManifest.Parse((await File.ReadAllBytesAsync(Path.Combine(r.Ca.StorePath, "issuers", r.Issuer.KeyHashHex, "manifest.json"))),
             "manifest");
         string error = Assert.Single(manifest.Errors);
         Assert.Contains(r.Ca.Directory, error, StringComparison.Ordinal);
@@ -49,7 +49,7 @@ public sealed class PublicHealthTests(TestPki pki)
         Assert.Equal(JsonValueKind.Number, failed.GetProperty("warnings").ValueKind);
 
         string json = body.Replace("\\/", "/", StringComparison.Ordinal);
-        foreach (var secret in new[] { r.Ca.Directory, r.Options.Store.Path!, r.Ca.CrlPath, "crl.pem", r.Ca.ResponderKeyPath, name, error })
+        foreach (var secret in new[] { r.Ca.Directory, r.Ca.StorePath, r.Ca.CrlPath, "crl.pem", r.Ca.ResponderKeyPath, name, error })
             Assert.DoesNotContain(secret, json, StringComparison.Ordinal);
         Assert.DoesNotContain("/tmp", json, StringComparison.Ordinal);
         Assert.DoesNotContain(Path.GetTempPath(), json, StringComparison.Ordinal);

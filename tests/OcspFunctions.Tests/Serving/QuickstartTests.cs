@@ -1,7 +1,6 @@
 using OcspFunctions.Tests.Engine;
 using OcspFunctions.Tests.Pki;
-using OcspResponder.Cli;
-using OcspResponder.Hosting;
+using OcspFunctions.Hosting;
 
 namespace OcspFunctions.Tests.Serving;
 

@@ -9,7 +9,7 @@ using OcspFunctions.Engine;
 using OcspFunctions.Engine.Sources;
 using OcspFunctions.Protocol;
 using OcspFunctions.Tests.Pki;
-using OcspResponder.Hosting;
+using OcspFunctions.Hosting;
 
 namespace OcspFunctions.Tests.Serving;
 
@@ -42,16 +42,16 @@ public sealed class RunningResponder : IAsyncDisposable
         var options = ca.Options(hint);
         options.Serve.IndexReloadInterval = TimeSpan.Zero;
         configure?.Invoke(options);
-        var report = await RefreshAsync(options);
+        var report = await RefreshAsync(options, ca.StorePath);
         if (!report.Succeeded) throw new InvalidOperationException(string.Join("; ", report.Issuers.SelectMany(i => i.Errors)));
-        var app = await ResponderHost.BuildAsync(options, [url ?? "http://127.0.0.1:0"], CancellationToken.None);
+        var app = await ResponderHost.BuildAsync(options, [url ?? "http://127.0.0.1:0"], CancellationToken.None, new FileSystemObjectStore(ca.StorePath));
         await app.StartAsync();
         url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new RunningResponder(ca, options, app, url);
     }
 
-    public static Task<RefreshReport> RefreshAsync(OcspOptions options) =>
-        new RefreshEngine(options, new FileSystemObjectStore(options.Store.Path!), new CompositeSourceReader([new FileSourceReader()]),
+    public static Task<RefreshReport> RefreshAsync(OcspOptions options, string storePath) =>
+        new RefreshEngine(options, new FileSystemObjectStore(storePath), new CompositeSourceReader([new FileSourceReader()]),
             new LocalKeySignerFactory(), TimeProvider.System, NullLogger<RefreshEngine>.Instance).RunAsync(CancellationToken.None);
 
     public async ValueTask DisposeAsync()

@@ -23,7 +23,7 @@ public sealed class ResponseSourceTests(TestPki pki)
     private sealed class Setup(CaWorkspace ca, OcspOptions options)
     {
         public CaWorkspace Ca => ca;
-        public FileSystemObjectStore Store { get; } = new(options.Store.Path!);
+        public FileSystemObjectStore Store { get; } = new(ca.StorePath);
         public OcspIssuer Issuer { get; } = new(X509CertificateLoader.LoadCertificateFromFile(ca.CaCertPath));
         public IReadOnlyList<TestLeaf> Leaves => ca.Source.Leaves;
 

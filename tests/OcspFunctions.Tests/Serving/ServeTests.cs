@@ -145,7 +145,7 @@ public sealed class ServeTests(TestPki pki)
         Assert.Equal(CertStatusKind.Good, await StatusAsync());
         r.Ca.Revoke(r.Ca.LeafPath(leaf.Name), "keyCompromise");
         r.Ca.GenerateCrl();
-        Assert.True((await RunningResponder.RefreshAsync(r.Options)).Succeeded);
+        Assert.True((await RunningResponder.RefreshAsync(r.Options, r.Ca.StorePath)).Succeeded);
         Assert.Equal(CertStatusKind.Revoked, await StatusAsync());
     }
 
@@ -164,7 +164,7 @@ public sealed class ServeTests(TestPki pki)
 
         // A failing refresh turns health to 503.
         File.WriteAllText(r.Ca.CrlPath, "garbage");
-        Assert.False((await RunningResponder.RefreshAsync(r.Options)).Succeeded);
+        Assert.False((await RunningResponder.RefreshAsync(r.Options, r.Ca.StorePath)).Succeeded);
         using var failing = await Http.GetAsync(r.Url + "/health");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, failing.StatusCode);
     }

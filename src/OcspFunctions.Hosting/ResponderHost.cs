@@ -1,23 +1,25 @@
-using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using System.Text.Json;
 using OcspFunctions.Engine;
 using OcspFunctions.Engine.Serving;
-using OcspFunctions.Engine.Sources;
 using OcspFunctions.Engine.Store;
 using OcspFunctions.Protocol;
-using OcspResponder.Cli;
 
-namespace OcspResponder.Hosting;
+namespace OcspFunctions.Hosting;
 
-/// <summary>Builds the Kestrel app: <c>GET /</c> for probes, <c>GET /health</c>, and the OCSP handler for everything else.</summary>
+/// <summary>Builds the Kestrel app of <c>serve</c>: the same <see cref="ResponderEndpoint"/> the function app's HTTP trigger calls.</summary>
 public static class ResponderHost
 {
     /// <summary>A refresh this late makes the responder unhealthy (same rule as the status verb).</summary>
-    public static readonly TimeSpan StaleAfterDue = StatusCommand.StaleAfterDue;
+    public static readonly TimeSpan StaleAfterDue = TimeSpan.FromHours(1);
 
-    /// <param name="timer">When hosted by Azure Functions: handles the timer function's <c>POST /RefreshTimer</c>.</param>
-    public static async Task<WebApplication> BuildAsync(OcspOptions options, IEnumerable<string> urls, CancellationToken cancellationToken,
-        IObjectStore? store = null, Func<HttpContext, Task>? timer = null)
+    /// <summary>Serves the configuration's store (or <paramref name="store"/>) on <paramref name="urls"/>.</summary>
+    public static async Task<WebApplication> BuildAsync(OcspConfiguration configuration, IEnumerable<string> urls, CancellationToken cancellationToken,
+        IObjectStore? store = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls([.. urls]);
@@ -35,68 +37,16 @@ public static class ResponderHost
         builder.Logging.AddFilter("OcspResponder", LogLevel.Information);
         builder.Logging.AddFilter("OcspFunctions", LogLevel.Information);
 
-        store ??= Composition.CreateStore(options);
-        using var http = new HttpClient();
-        var sources = Composition.CreateSources(options, http);
-        var issuers = new List<OcspIssuer>();
-        foreach (var issuer in options.Issuers)
-        {
-            var fetch = await sources.FetchAsync(issuer.Certificate, null, options.MaxSourceBytes, cancellationToken);
-            issuers.Add(new OcspIssuer(LoadCertificate(fetch.Content!, issuer.Certificate)));
-        }
-
-        builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(options.Serve);
-        builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<ResponderMetrics>();
-        builder.Services.AddSingleton(store);
-        builder.Services.AddSingleton(sp => new StoreResponseSource(issuers, store, options, TimeProvider.System,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger<StoreResponseSource>()));
-        builder.Services.AddSingleton<IResponseSource>(sp => sp.GetRequiredService<StoreResponseSource>());
-        builder.Services.AddSingleton<OcspHttpHandler>();
-
+        await builder.Services.AddOcspResponderAsync(configuration, cancellationToken, store);
         var app = builder.Build();
-        var handler = app.Services.GetRequiredService<OcspHttpHandler>();
-        var responses = app.Services.GetRequiredService<StoreResponseSource>();
-        var metrics = app.Services.GetRequiredService<ResponderMetrics>();
-        app.Run(async context =>
-        {
-            string path = context.Request.Path.Value ?? "";
-            bool get = HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method);
-            if (get && path == "/")
-            {
-                context.Response.ContentType = "text/plain";
-                await context.Response.WriteAsync("OcspFunctions OCSP responder\n", context.RequestAborted);
-                return;
-            }
-            if (get && path.Equals("/health", StringComparison.OrdinalIgnoreCase))
-            {
-                await WriteHealthAsync(context, responses, metrics);
-                return;
-            }
-            if (timer is not null && HttpMethods.IsPost(context.Request.Method)
-                && path.Equals("/" + FunctionsHost.TimerFunctionName, StringComparison.OrdinalIgnoreCase)
-                && context.Request.ContentType?.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) == true)
-            {
-                await timer(context);
-                return;
-            }
-            await handler.HandleAsync(context);
-        });
+        var endpoint = app.Services.GetRequiredService<ResponderEndpoint>();
+        app.Run(endpoint.HandleAsync);
         return app;
     }
 
-    private static X509Certificate2 LoadCertificate(byte[] bytes, string source)
-    {
-        try
-        {
-            return X509CertificateLoader.LoadCertificate(bytes);
-        }
-        catch (System.Security.Cryptography.CryptographicException e)
-        {
-            throw new SourceException($"{source}: not a readable certificate ({e.Message})", e);
-        }
-    }
+    /// <summary>Engine options built in code with an explicit store (tests, tools): key files, default HTTP settings.</summary>
+    public static Task<WebApplication> BuildAsync(OcspOptions options, IEnumerable<string> urls, CancellationToken cancellationToken, IObjectStore store) =>
+        BuildAsync(OcspConfiguration.ForOptions(options), urls, cancellationToken, store);
 
     /// <summary>
     /// The public health view — /health is anonymous on the internet, so no paths, no error text, no configuration:
@@ -104,7 +54,7 @@ public static class ResponderHost
     /// past its nextUpdate, the refresh over an hour overdue, or never refreshed), counts, how many warnings and
     /// errors the last run recorded, and times; 503 unless every issuer is fresh. The text is in the log and <c>status</c>.
     /// </summary>
-    private static async Task WriteHealthAsync(HttpContext context, StoreResponseSource responses, ResponderMetrics metrics)
+    internal static async Task WriteHealthAsync(HttpContext context, StoreResponseSource responses, ResponderMetrics metrics)
     {
         var now = DateTimeOffset.UtcNow;
         var issuers = new List<object>();

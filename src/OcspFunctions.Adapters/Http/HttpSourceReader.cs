@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Net;
 
-namespace OcspFunctions.Engine.Sources;
+using OcspFunctions.Engine.Sources;
+
+namespace OcspFunctions.Adapters.Http;
 
 /// <summary>
 /// Reads http(s) URLs with conditional GETs (If-None-Match / If-Modified-Since from the previous validators; 304 is

@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 
-namespace OcspResponder.Hosting;
+namespace OcspFunctions.Hosting;
 
 /// <summary>Counters of what the responder answered; exported as a Meter and shown by /health.</summary>
 public sealed class ResponderMetrics : IDisposable

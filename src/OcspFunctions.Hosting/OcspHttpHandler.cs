@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using System.Globalization;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
@@ -5,7 +7,7 @@ using OcspFunctions.Engine;
 using OcspFunctions.Engine.Serving;
 using OcspFunctions.Protocol;
 
-namespace OcspResponder.Hosting;
+namespace OcspFunctions.Hosting;
 
 /// <summary>
 /// The OCSP endpoint (RFC 5019 / RFC 9919, §5–§7 resp. §6–§7): GET with the tolerant path decoding, POST, HEAD.
@@ -14,7 +16,7 @@ namespace OcspResponder.Hosting;
 /// off, shorter than its Content-Length) is the client's fault: the connection is closed, counted as a client error,
 /// one Debug line — never <c>internalError</c>, which is kept for store faults.
 /// </summary>
-public sealed class OcspHttpHandler(IResponseSource source, ServeOptions options, ResponderMetrics metrics, TimeProvider time,
+public sealed class OcspHttpHandler(IResponseSource source, HttpServeOptions options, ResponderMetrics metrics, TimeProvider time,
     ILogger<OcspHttpHandler> logger)
 {
     public const string ResponseContentType = "application/ocsp-response";
@@ -84,7 +86,8 @@ public sealed class OcspHttpHandler(IResponseSource source, ServeOptions options
     /// <summary>The raw request target (still percent-encoded, '//' kept), less the query and the AIA path prefix.</summary>
     private string GetPath(HttpContext context)
     {
-        string raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
+        // A server that keeps no raw target (an in-process HttpContext) leaves it empty: fall back to the decoded path.
+        string raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget is { Length: > 0 } target ? target : context.Request.Path.Value ?? "";
         int query = raw.IndexOf('?', StringComparison.Ordinal);
         if (query >= 0) raw = raw[..query];
         // Absolute-form target from a proxy. An origin-form target starts with '/' and is never parsed as a URI: on Unix

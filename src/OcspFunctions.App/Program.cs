@@ -1,0 +1,16 @@
+using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.Hosting;
+using OcspFunctions.App;
+using OcspFunctions.Hosting;
+
+// The isolated worker with ASP.NET Core integration: the host proxies each HTTP request to this process's Kestrel, so
+// the function reads the raw request and writes the responder's bytes itself.
+var builder = FunctionsApplication.CreateBuilder(args);
+builder.ConfigureFunctionsWebApplication();
+
+// App settings (Ocsp__…), optionally over a JSON file named by OCSP_CONFIG_FILE. A configuration error stops the worker
+// with every error in the host's log (nothing is served from a half-understood configuration).
+var configuration = Composition.Validated(ConfigLoader.Load(Environment.GetEnvironmentVariable(FunctionApp.ConfigFileVariable)), Console.Error);
+await builder.Services.AddFunctionAppAsync(configuration, CancellationToken.None);
+
+builder.Build().Run();
