@@ -71,7 +71,7 @@ public static class RefreshCommand
     }
 
     internal static string Rate(double? rate) =>
-        rate is { } r ? r.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + " responses/s" : "not measured";
+        rate is { } r ? r.ToString(r < 10 ? "0.###" : "0", System.Globalization.CultureInfo.InvariantCulture) + " responses/s" : "not measured";
 
     internal static string Eta(TimeSpan? eta) => eta switch
     {
