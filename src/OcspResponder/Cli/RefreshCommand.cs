@@ -8,7 +8,10 @@ namespace OcspResponder.Cli;
 
 public static class RefreshCommand
 {
-    /// <summary>Exit codes: 0 success, 1 an issuer failed, 2 bad configuration, 3 another refresh holds the lease.</summary>
+    /// <summary>
+    /// Exit codes: 0 success (also when Timing:MaxRunTime left a backlog), 1 an issuer failed, 2 bad configuration, 3 another refresh
+    /// holds the lease or took it over during the run.
+    /// </summary>
     public static Task<int> RunAsync(string? configFile, bool verbose, TextWriter output, TextWriter error, CancellationToken cancellationToken) =>
         RunAsync(Composition.LoadValidated(configFile, error), verbose, output, error, cancellationToken, terminal: !Console.IsErrorRedirected);
 
@@ -66,6 +69,7 @@ public static class RefreshCommand
             foreach (var e in errors) output.WriteLine($"  error: {e}");
         }
         if (report.TimeLimitReached) output.WriteLine("refresh stopped at Timing:MaxRunTime; the next run continues with the backlog");
+        if (report.LeaseLost) return 3;
         output.WriteLine($"refresh {(report.Succeeded ? "succeeded" : "FAILED")} in {report.Duration.TotalSeconds:0.0} s");
         return report.Succeeded ? 0 : 1;
     }
