@@ -10,9 +10,9 @@ public sealed class IssuerRefreshResult
     public List<string> Warnings { get; } = [];
     public int Good { get; set; }
     public int Revoked { get; set; }
-    /// <summary>Serials whose status is new or changed, signed this run.</summary>
+    /// <summary>Serials whose status is new or changed (the urgent tiers), planned this run; <see cref="Backlog"/> says how many were left.</summary>
     public int Changed { get; set; }
-    /// <summary>Serials re-signed because their refresh came due.</summary>
+    /// <summary>Serials due for re-signing, planned this run (earliest due first, after the urgent tiers).</summary>
     public int Refreshed { get; set; }
     public int Unchanged { get; set; }
     /// <summary>Serials whose responses were withdrawn (expired past grace, or no longer revoked without an issued list).</summary>

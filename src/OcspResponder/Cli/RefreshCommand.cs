@@ -21,6 +21,7 @@ public static class RefreshCommand
         using var loggers = Composition.CreateLoggerFactory(verbose);
         using var http = new HttpClient();
         long lastDraw = 0;
+        bool lineOpen = false;
         var engine = new RefreshEngine(options.Options, Composition.CreateStore(options), Composition.CreateSources(options, http),
             Composition.CreateSignerFactory(options), TimeProvider.System, loggers.CreateLogger<RefreshEngine>())
         {
@@ -31,11 +32,16 @@ public static class RefreshCommand
                     long now = Stopwatch.GetTimestamp();
                     if (p.Done != p.Total && Stopwatch.GetElapsedTime(Interlocked.Read(ref lastDraw), now).TotalMilliseconds < 100) return;
                     Interlocked.Exchange(ref lastDraw, now);
-                    lock (error) error.Write($"\r{Printable.Escape(p.Issuer)}: signing {p.Done:N0}/{p.Total:N0}   {(p.Done == p.Total ? "\n" : "")}");
+                    lock (error)
+                    {
+                        error.Write($"\r{Printable.Escape(p.Issuer)}: signing {p.Done:N0}/{p.Total:N0}   {(p.Done == p.Total ? "\n" : "")}");
+                        lineOpen = p.Done != p.Total;
+                    }
                 })
                 : null,
         };
         var report = await engine.RunAsync(cancellationToken);
+        if (lineOpen) error.WriteLine(); // stopped at Timing:MaxRunTime (or failed) before the last serial
         if (report.LockHeld)
         {
             error.WriteLine("refresh: another refresh holds the store lease; try again later");
