@@ -23,13 +23,19 @@ public sealed class RefreshRunner(OcspConfiguration configuration, ILoggerFactor
             _logger.LogWarning("Refresh skipped: another refresh holds the store lease");
             return report;
         }
+        if (report.LeaseLost)
+        {
+            // Not a failure of the inputs: another run took the store over; what this one published is consistent.
+            _logger.LogWarning("Refresh stopped: the store lease was lost; stopped without writing further (the next run continues)");
+            return report;
+        }
         foreach (var i in report.Issuers)
         {
             _logger.Log(i.Succeeded ? LogLevel.Information : LogLevel.Error,
                 "Issuer {Issuer}: {Outcome}; good {Good}, revoked {Revoked}, signed {Signed} ({Changed} changed, {Refreshed} refreshed), " +
-                "skipped {Unchanged}, removed {Removed}, packs +{PacksWritten}/-{PacksDeleted}, errors {ErrorCount}, deterministic {Deterministic}",
+                "skipped {Unchanged}, removed {Removed}, packs +{PacksWritten}/-{PacksDeleted}, errors {ErrorCount}, deterministic {Deterministic}, backlog {Backlog}",
                 i.Name, i.Succeeded ? "ok" : "FAILED", i.Good, i.Revoked, i.ResponsesSigned, i.Changed, i.Refreshed, i.Unchanged, i.Removed,
-                i.PacksWritten, i.PacksDeleted, i.Errors.Count, i.Deterministic);
+                i.PacksWritten, i.PacksDeleted, i.Errors.Count, i.Deterministic, i.Backlog);
             foreach (var w in i.Warnings) _logger.LogWarning("Issuer {Issuer}: {Warning}", i.Name, w);
             foreach (var e in i.Errors) _logger.LogError("Issuer {Issuer}: {Error}", i.Name, e);
         }

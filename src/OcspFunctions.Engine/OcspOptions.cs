@@ -56,6 +56,12 @@ public sealed class TimingOptions
     /// <summary>Allow settings outside the CA/Browser Forum rules (private PKI only).</summary>
     public bool AllowPrivatePki { get; set; }
 
+    /// <summary>
+    /// A refresh run stops signing after this long, publishes what it signed and ends cleanly; the next run continues.
+    /// Below the timer interval (<see cref="ServingOptions.RefreshInterval"/>) so runs never overlap.
+    /// </summary>
+    public TimeSpan MaxRunTime { get; set; } = TimeSpan.FromMinutes(4);
+
     public TimeSpan EffectiveRefreshAfter => RefreshAfter ?? Validity / 2;
 }
 

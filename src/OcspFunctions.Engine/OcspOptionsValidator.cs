@@ -11,6 +11,10 @@ public static class OcspOptionsValidator
         if (options.Issuers.Count == 0) errors.Add("Ocsp:Issuers is empty: configure at least one issuer");
         if (options.MaxSourceBytes <= 0) errors.Add("Ocsp:MaxSourceBytes must be positive");
         if (options.FetchTimeout <= TimeSpan.Zero) errors.Add("Ocsp:FetchTimeout must be positive");
+        if (options.Timing.MaxRunTime <= TimeSpan.Zero) errors.Add("Ocsp:Timing:MaxRunTime must be positive");
+        else if (options.Timing.MaxRunTime >= options.Serve.RefreshInterval)
+            errors.Add($"Ocsp:Timing:MaxRunTime {options.Timing.MaxRunTime} must be below Ocsp:Serve:RefreshInterval {options.Serve.RefreshInterval} " +
+                       "(the timer schedule): a run must end before the next one starts");
         var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         for (int i = 0; i < options.Issuers.Count; i++)
         {

@@ -12,8 +12,9 @@ namespace OcspFunctions.Engine;
 /// <summary>
 /// One refresh run (the timer function's job). Per issuer: read and validate every input first — CA and
 /// responder certificates, signer, CRLs (signature, expiry, CRL number), issued serials (shrink check), local
-/// revocations — and only then sign what changed, then what is due, into packs written once each, and write the index
-/// only after the packs it refers to. Any failure leaves that issuer's published responses as they were.
+/// revocations — and only then sign, most urgent first (<see cref="WorkPlan"/>), into packs written once each, and write
+/// the index only after the packs it refers to, within Timing:MaxRunTime (<see cref="RunBudget"/>). Any failure leaves
+/// that issuer's published responses as they were.
 /// </summary>
 public sealed class RefreshEngine(
     OcspOptions options,
@@ -45,10 +46,20 @@ public sealed class RefreshEngine(
     /// </summary>
     public TimeSpan PackRetention { get; init; } = TimeSpan.FromHours(1);
 
+    /// <summary>Below this many responses a run's rate is not recorded: fixed costs (a first token, a cold key) would understate it.</summary>
+    public int MinimumRateSample { get; init; } = 1_000;
+
     private readonly TimingPolicy _timing = new(options.Timing);
 
     private readonly SourceFetcher _sources = new(store, sources, options.MaxSourceBytes);
 
+    private readonly SigningCapacity _capacity = new(options.Timing, options.Serve.RefreshInterval);
+
+    /// <summary>
+    /// Every issuer's inputs are read and its work planned first; then the work is signed tier by tier
+    /// (<see cref="WorkPlan.Order"/>) across all issuers — every issuer's revocations before any issuer's new serials,
+    /// and so on, re-signing last — each tier published as soon as it is signed, all within Timing:MaxRunTime.
+    /// </summary>
     public async Task<RefreshReport> RunAsync(CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
@@ -61,21 +72,52 @@ public sealed class RefreshEngine(
             report.LockHeld = true;
             return report;
         }
-        foreach (var issuer in options.Issuers)
+        // Once the lease is lost another refresh may own the store: every write of this run stops.
+        using var writes = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.Lost);
+        var budget = new RunBudget(time, options.Timing.MaxRunTime);
+        var runs = new List<IssuerRun>();
+        try
         {
-            var result = new IssuerRefreshResult { Name = issuer.Name };
-            report.Issuers.Add(result);
-            await RefreshIssuerAsync(issuer, result, cancellationToken).ConfigureAwait(false);
+            foreach (var issuer in options.Issuers)
+            {
+                var result = new IssuerRefreshResult { Name = issuer.Name };
+                report.Issuers.Add(result);
+                if (await PrepareAsync(issuer, result, writes.Token).ConfigureAwait(false) is { } run) runs.Add(run);
+            }
+            foreach (var tier in WorkPlan.Order)
+            {
+                foreach (var run in runs.Where(r => !r.Failed))
+                    await GuardAsync(run, () => SignTierAsync(run, tier, budget, writes.Token), writes.Token).ConfigureAwait(false);
+            }
+            report.TimeLimitReached = budget.Exhausted && runs.Any(r => r.Plan.Total > r.SignedSerials);
+            foreach (var run in runs.Where(r => !r.Failed))
+                await GuardAsync(run, () => FinishAsync(run, writes.Token), writes.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (lease.Lost.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // Not a crash: what was published is consistent (packs before index before manifest); the next run continues.
+            report.LeaseLost = true;
+            logger.LogError("The store lease was lost; stopped without writing further");
+            foreach (var result in report.Issuers)
+            {
+                result.Succeeded = false;
+                result.Errors.Add("lease lost; stopped without writing further");
+            }
+        }
+        finally
+        {
+            foreach (var run in runs) await run.Packs.DisposeAsync().ConfigureAwait(false);
         }
         report.Duration = stopwatch.Elapsed;
         return report;
     }
 
-    private async Task RefreshIssuerAsync(IssuerOptions issuer, IssuerRefreshResult result, CancellationToken cancellationToken)
+    /// <summary>Reads and checks one issuer's inputs and plans its work; null (and the failure recorded) when any is refused.</summary>
+    private async Task<IssuerRun?> PrepareAsync(IssuerOptions issuer, IssuerRefreshResult result, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         IssuerManifest? manifest = null;
-        ManifestSlot? manifestSlot = null;
+        ManifestSlot? slot = null;
         try
         {
             var ca = CertificateFiles.Load(await _sources.FetchAsync(null, null, issuer.Certificate, cancellationToken).ConfigureAwait(false), SourceSupport.Display(issuer.Certificate));
@@ -83,7 +125,7 @@ public sealed class RefreshEngine(
             string id = ocspIssuer.KeyHashHex;
             result.IssuerId = id;
             var storedManifest = await store.GetAsync(StoreLayout.Manifest(id), cancellationToken).ConfigureAwait(false);
-            manifestSlot = new ManifestSlot(PutCondition.For(storedManifest));
+            slot = new ManifestSlot(PutCondition.For(storedManifest));
             manifest = storedManifest is null ? new IssuerManifest() : IssuerManifest.Parse(storedManifest.Content, StoreLayout.Manifest(id));
             manifest.IssuerId = id;
             manifest.Name = issuer.Name;
@@ -93,39 +135,56 @@ public sealed class RefreshEngine(
             var index = await LoadIndexAsync(id, cancellationToken).ConfigureAwait(false);
 
             var inputs = await ReadInputsAsync(issuer, ca, manifest, now, result, cancellationToken).ConfigureAwait(false);
-            await PublishAsync(issuer, ocspIssuer, inputs, manifest, manifestSlot, index, now, result, cancellationToken).ConfigureAwait(false);
-
-            result.Succeeded = result.SigningFailures == 0;
-            manifest.LastRunSucceeded = result.Succeeded;
-            if (result.Succeeded) manifest.LastSuccess = now;
-            manifest.Errors = [.. result.Errors];
+            return await PlanAsync(issuer, ocspIssuer, inputs, manifest, slot, index, now, result, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // Input or store failure: nothing (more) is published for this issuer; the previous responses stay.
+            await FailAsync(issuer, result, manifest, slot, e, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+    }
+
+    /// <summary>Runs one step of an issuer's run; a failure is recorded in its manifest and ends its part of the run.</summary>
+    private async Task GuardAsync(IssuerRun run, Func<Task> step, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await step().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            run.Failed = true;
+            await FailAsync(run.Issuer, run.Result, run.Manifest, run.Slot, e, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Input or store failure: nothing (more) is published for this issuer; the previous responses stay.</summary>
+    private async Task FailAsync(IssuerOptions issuer, IssuerRefreshResult result, IssuerManifest? manifest, ManifestSlot? slot, Exception e,
+        CancellationToken cancellationToken)
+    {
+        result.Succeeded = false;
+        result.Errors.Add(Printable.Escape(e.Message));
+        LogFailure(issuer, e);
+        if (manifest is null || slot is null || result.IssuerId is null) return;
+        manifest.LastRunSucceeded = false;
+        manifest.Errors = [.. result.Errors];
+        await RecordManifestAsync(issuer, result, manifest, slot, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task RecordManifestAsync(IssuerOptions issuer, IssuerRefreshResult result, IssuerManifest manifest, ManifestSlot slot,
+        CancellationToken cancellationToken)
+    {
+        manifest.Warnings = [.. result.Warnings];
+        manifest.LastRunFinished = time.GetUtcNow();
+        try
+        {
+            await WriteManifestAsync(manifest.IssuerId, manifest, slot, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StoreException e)
+        {
             result.Succeeded = false;
             result.Errors.Add(Printable.Escape(e.Message));
-            LogFailure(issuer, e);
-            if (manifest is not null)
-            {
-                manifest.LastRunSucceeded = false;
-                manifest.Errors = [.. result.Errors];
-            }
-        }
-        if (manifest is not null && manifestSlot is not null && result.IssuerId is { } issuerId)
-        {
-            manifest.Warnings = [.. result.Warnings];
-            manifest.LastRunFinished = time.GetUtcNow();
-            try
-            {
-                await WriteManifestAsync(issuerId, manifest, manifestSlot, cancellationToken).ConfigureAwait(false);
-            }
-            catch (StoreException e)
-            {
-                result.Succeeded = false;
-                result.Errors.Add(Printable.Escape(e.Message));
-                logger.LogError(e, "Cannot record the manifest of issuer {Issuer}", Printable.Escape(issuer.Name));
-            }
+            logger.LogError(e, "Cannot record the manifest of issuer {Issuer}", Printable.Escape(issuer.Name));
         }
     }
 
@@ -147,14 +206,7 @@ public sealed class RefreshEngine(
         }
     }
 
-    private sealed record Inputs(
-        X509Certificate2 Responder,
-        IOcspSigner Signer,
-        StatusDecision Decision,
-        IssuedSerials? Issued,
-        CrlIngest Crls);
-
-    private async Task<Inputs> ReadInputsAsync(IssuerOptions issuer, X509Certificate2 ca, IssuerManifest manifest, DateTimeOffset now,
+    private async Task<IssuerInputs> ReadInputsAsync(IssuerOptions issuer, X509Certificate2 ca, IssuerManifest manifest, DateTimeOffset now,
         IssuerRefreshResult result, CancellationToken cancellationToken)
     {
         string id = manifest.IssuerId;
@@ -202,7 +254,7 @@ public sealed class RefreshEngine(
             using var reader = new StreamReader(new MemoryStream(bytes));
             decision.AddRevocations(LocalRevocationsParser.Parse(reader, issuer.LocalRevocations));
         }
-        return new Inputs(responder, signer, decision, issued, crls);
+        return new IssuerInputs(responder, signer, decision, issued, crls);
     }
 
     private async Task<IssuedSerials> ReadIssuedSerialsAsync(IssuerOptions issuer, string id, IssuerManifest manifest, CancellationToken cancellationToken)
@@ -221,25 +273,24 @@ public sealed class RefreshEngine(
         return IssuedSerialsParser.Parse(content, issuer.IssuedSerialsFormat, location);
     }
 
-    /// <summary>The manifest version this run last read or wrote; every write is conditional on it.</summary>
-    private sealed class ManifestSlot(PutCondition condition)
-    {
-        public PutCondition Condition { get; set; } = condition;
-    }
-
     /// <summary>
     /// Writes the manifest only over the version this run knows (If-Match / create-only): a second writer that
     /// ignored the lease makes this run stop instead of overwriting newer data with older.
     /// </summary>
     private async Task WriteManifestAsync(string id, IssuerManifest manifest, ManifestSlot slot, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         string? etag = await store.PutAsync(StoreLayout.Manifest(id), manifest.Serialize(), slot.Condition, cancellationToken).ConfigureAwait(false);
         slot.Condition = PutCondition.Matching(etag ?? throw new StoreException(
             $"{StoreLayout.Manifest(id)} was changed by another refresh during this one; stopping without overwriting it"));
     }
 
-    private async Task PublishAsync(IssuerOptions issuer, OcspIssuer ocspIssuer, Inputs inputs, IssuerManifest manifest, ManifestSlot manifestSlot, IssuerIndex index,
-        DateTimeOffset now, IssuerRefreshResult result, CancellationToken cancellationToken)
+    /// <summary>
+    /// Decides every status, withdraws what must no longer be served, marks what must be re-signed, checks the capacity
+    /// and plans the signing work (<see cref="WorkPlan"/>).
+    /// </summary>
+    private async Task<IssuerRun> PlanAsync(IssuerOptions issuer, OcspIssuer ocspIssuer, IssuerInputs inputs, IssuerManifest manifest, ManifestSlot manifestSlot,
+        IssuerIndex index, DateTimeOffset now, IssuerRefreshResult result, CancellationToken cancellationToken)
     {
         string id = manifest.IssuerId;
         var algorithms = issuer.EffectiveHashAlgorithms.Select(CertIdHashAlgorithms.Parse).Distinct().ToArray();
@@ -253,7 +304,6 @@ public sealed class RefreshEngine(
         }
 
         var thisUpdate = TimingPolicy.ThisUpdate(now);
-        var producedAt = DateTimeOffset.FromUnixTimeSeconds(now.ToUnixTimeSeconds());
         var responderNotAfter = new DateTimeOffset(inputs.Responder.NotAfter.ToUniversalTime());
         var nextUpdate = _timing.NextUpdate(thisUpdate, responderNotAfter);
         if (nextUpdate - thisUpdate < TimingPolicy.MinimumValidity && !_timing.AllowPrivatePki)
@@ -261,6 +311,8 @@ public sealed class RefreshEngine(
 
         if (nextUpdate < thisUpdate + _timing.Validity)
             result.Warnings.Add($"responder certificate expires at {responderNotAfter:u}, inside one validity period: responses end there and are re-signed more often; issue a new responder certificate");
+
+        CheckCapacity(issuer, inputs.Signer, statuses.Count, algorithms.Length, manifest, result);
 
         // Anything that changes how responses are signed invalidates all of them.
         string fingerprint = $"{inputs.Responder.Thumbprint}|{inputs.Signer.Algorithm.Name}|{string.Join(",", algorithms.Select(a => a.Name()))}";
@@ -288,140 +340,138 @@ public sealed class RefreshEngine(
         }
 
         // A new signing setup (responder certificate, key, hash algorithms) re-signs everything. The old responses stay
-        // valid and listed until replaced; thisUpdate 0 marks them due, so a killed run resumes instead of starting over.
+        // valid and listed until replaced; thisUpdate 0 marks them due, so a run stopped early resumes instead of starting over.
         if (resignAll && index.Entries.Count > 0)
         {
             foreach (var serial in index.Entries.Keys.ToList()) index.Entries[serial] = index.Entries[serial] with { ThisUpdate = 0 };
             indexDirty = true;
         }
 
-        var changed = new List<(SerialNumber Serial, CertStatus Status)>();
-        var due = new List<(SerialNumber Serial, CertStatus Status, DateTimeOffset Due)>();
-        foreach (var (serial, status) in statuses)
-        {
-            if (!index.Entries.TryGetValue(serial, out var entry) || !entry.SameStatus(status))
-            {
-                changed.Add((serial, status));
-                continue;
-            }
-            var refreshDue = RefreshDue(serial, entry);
-            if (refreshDue <= now) due.Add((serial, status, refreshDue));
-            else result.Unchanged++;
-        }
-        due.Sort((a, b) => a.Due.CompareTo(b.Due));
-        result.Changed = changed.Count;
-        result.Refreshed = due.Count;
+        var plan = WorkPlan.Build(statuses, index, now, RefreshDue);
+        result.Changed = plan.Changed;
+        result.Refreshed = plan.Tier(WorkTier.Due).Length;
+        result.Unchanged = plan.Unchanged;
         result.Deterministic = inputs.Issued is not null;
+        index.Entries.EnsureCapacity(statuses.Count);
 
         var writer = new OcspResponseWriter(inputs.Responder, inputs.Signer,
             includeCertificate: !ocspIssuer.SubjectPublicKey.AsSpan().SequenceEqual(inputs.Responder.PublicKey.EncodedKeyValue.RawData));
-        // One array for the whole run: no per-batch large-object allocations (each counts towards a full GC over the
-        // million-entry index).
-        var work = changed.Concat(due.Select(d => (d.Serial, d.Status))).ToArray();
-        index.Entries.EnsureCapacity(statuses.Count);
         int concurrency = options.SigningConcurrency > 0 ? options.SigningConcurrency
             : inputs.Signer is ISigningConcurrencyHint { PreferredConcurrency: > 0 } hint ? hint.PreferredConcurrency
             : Environment.ProcessorCount;
-        int done = 0, sinceCheckpoint = 0, signedResponses = 0;
-        var failures = new ConcurrentQueue<string>();
-        long thisUpdateSeconds = thisUpdate.ToUnixTimeSeconds(), nextUpdateSeconds = nextUpdate.ToUnixTimeSeconds();
-
         // Packs are stored in the background while the next batch is signed; the index is written only after every
         // pack it refers to is stored, so a reader never follows the index to a pack that is not there.
-        var packs = new PackQueue(store, id, PackBytes, ResponsePacks.EncodeHeader(writer.CertificatesField.Span), cancellationToken);
+        return new IssuerRun
+        {
+            Issuer = issuer, Result = result, Manifest = manifest, Slot = manifestSlot, Index = index, Inputs = inputs, OcspIssuer = ocspIssuer,
+            Algorithms = algorithms, Fingerprint = fingerprint, Writer = writer, Plan = plan, Now = now, ThisUpdate = thisUpdate,
+            NextUpdate = nextUpdate, Concurrency = concurrency, IndexDirty = indexDirty,
+            Packs = new PackQueue(store, id, PackBytes, ResponsePacks.EncodeHeader(writer.CertificatesField.Span), cancellationToken),
+        };
+    }
+
+    /// <summary>Refuses (or, for a private PKI, warns about) a schedule the signer cannot keep fresh; see <see cref="SigningCapacity"/>.</summary>
+    private void CheckCapacity(IssuerOptions issuer, IOcspSigner signer, int serials, int algorithms, IssuerManifest manifest, IssuerRefreshResult result)
+    {
+        var verdict = _capacity.Check(serials, algorithms, manifest.SigningRate, (signer as ISigningRateHint)?.DeclaredSignaturesPerSecond);
+        if (verdict is not { } v)
+        {
+            logger.LogInformation("Issuer {Issuer}: capacity not known yet (no measured or declared signing rate)", Printable.Escape(issuer.Name));
+            return;
+        }
+        result.Capacity = (v.Fits ? "fits: " : "too slow: ") + v.Line;
+        logger.LogInformation("Issuer {Issuer}: capacity {Capacity}", Printable.Escape(issuer.Name), result.Capacity);
+        if (v.Fits) return;
+        const string advice = "a faster signer, fewer hash algorithms, a longer Timing:RefreshAfter or a longer Timing:MaxRunTime";
+        if (_timing.AllowPrivatePki) result.Warnings.Add($"the schedule cannot keep every response fresh: {v.Line} — allowed by Timing:AllowPrivatePki; needs {advice}");
+        else throw new SourceException($"the schedule cannot keep every response fresh: {v.Line}; needs {advice} (or Timing:AllowPrivatePki=true for a private PKI)");
+    }
+
+    /// <summary>Signs one tier of one issuer, then publishes it (packs, index, manifest) before the next tier starts.</summary>
+    private async Task SignTierAsync(IssuerRun run, WorkTier tier, RunBudget budget, CancellationToken cancellationToken)
+    {
+        if (run.Plan.Tier(tier).Length == 0 || budget.Exhausted) return;
+        var started = time.GetUtcNow();
+        int sinceCheckpoint = 0;
         var lastCheckpoint = Stopwatch.StartNew();
-        try
+        int signed = await run.SignAsync(tier, budget, BatchSize, Progress, async (count, more) =>
         {
-            for (int start = 0; start < work.Length; start += BatchSize)
-            {
-                int count = Math.Min(BatchSize, work.Length - start);
-                var batch = new ArraySegment<(SerialNumber Serial, CertStatus Status)>(work, start, count);
-                await Parallel.ForEachAsync(Enumerable.Range(0, count),
-                    new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken },
-                    async (i, ct) =>
-                    {
-                        var (serial, status) = batch[i];
-                        try
-                        {
-                            var responses = new byte[algorithms.Length][];
-                            for (int a = 0; a < algorithms.Length; a++)
-                            {
-                                var single = new SingleResponse(ocspIssuer.CertIdFor(serial, algorithms[a]), status, thisUpdate, nextUpdate);
-                                bool extendedRevoke = status.Kind == CertStatusKind.Revoked && status.RevocationTime == DateTimeOffset.UnixEpoch
-                                                      && status.Reason == RevocationReason.CertificateHold;
-                                responses[a] = await writer.WriteStoredFormAsync([single], producedAt, extendedRevoke, ct).ConfigureAwait(false);
-                            }
-                            // Into the pack and the index as soon as signed: the responses die young (gen0), and no serial
-                            // step is left between batches. The index is stored only after its packs (below).
-                            var (pack, offset, length) = await packs.AppendAsync(responses, now).ConfigureAwait(false);
-                            var entry = new IndexEntry(status.Kind,
-                                status.Kind == CertStatusKind.Revoked ? status.RevocationTime.ToUnixTimeSeconds() : -1, status.Reason,
-                                thisUpdateSeconds, nextUpdateSeconds, pack, offset, length);
-                            lock (index)
-                            {
-                                index.Entries[serial] = entry;
-                                signedResponses += algorithms.Length;
-                            }
-                        }
-                        catch (Exception e) when (e is not OperationCanceledException)
-                        {
-                            // A failed signature publishes nothing for this serial; the next run retries it.
-                            failures.Enqueue($"serial {serial}: {e.Message}");
-                        }
-                        Progress?.Report(new RefreshProgress(issuer.Name, Interlocked.Increment(ref done), work.Length));
-                    }).ConfigureAwait(false);
-                packs.ThrowIfFailed();
-                indexDirty |= signedResponses > 0;
-                sinceCheckpoint += count;
-                if (sinceCheckpoint >= CheckpointEvery && start + count < work.Length && lastCheckpoint.Elapsed >= CheckpointInterval)
-                {
-                    // Packs, then the index, then the manifest that says how its entries were signed: a kill between any
-                    // two only costs work (an unreferenced pack is retired by a later run).
-                    await packs.FlushAsync().ConfigureAwait(false);
-                    await store.PutAsync(StoreLayout.Index(id), index.Serialize(), cancellationToken).ConfigureAwait(false);
-                    manifest.SigningFingerprint = fingerprint;
-                    manifest.HashAlgorithms = [.. algorithms.Select(a => a.Name())];
-                    await WriteManifestAsync(id, manifest, manifestSlot, cancellationToken).ConfigureAwait(false);
-                    sinceCheckpoint = 0;
-                    lastCheckpoint.Restart();
-                }
-            }
-            await packs.FlushAsync().ConfigureAwait(false);
-        }
-        finally
-        {
-            await packs.DisposeAsync().ConfigureAwait(false);
-        }
-        // Counted only now: responses in a pack that failed to store were not published.
-        result.ResponsesSigned = signedResponses;
-        result.PacksWritten = packs.Written;
+            sinceCheckpoint += count;
+            if (!more || sinceCheckpoint < CheckpointEvery || lastCheckpoint.Elapsed < CheckpointInterval) return;
+            // Packs, then the index, then the manifest that says how its entries were signed: a kill between any
+            // two only costs work (an unreferenced pack is retired by a later run).
+            await PublishAsync(run, cancellationToken).ConfigureAwait(false);
+            sinceCheckpoint = 0;
+            lastCheckpoint.Restart();
+        }, cancellationToken).ConfigureAwait(false);
+        run.SigningTime += time.GetUtcNow() - started;
+        if (signed > 0 && tier != WorkTier.Due) await PublishAsync(run, cancellationToken).ConfigureAwait(false);
+        logger.LogInformation("Issuer {Issuer}: {Tier}: {Signed} of {Planned} serials signed", Printable.Escape(run.Issuer.Name), tier, signed,
+            run.Plan.Tier(tier).Length);
+    }
 
-        result.SigningFailures = failures.Count;
-        foreach (var failure in failures.Take(20)) result.Errors.Add(failure);
-        if (failures.Count > 20) result.Errors.Add($"… and {failures.Count - 20} more signing failures");
+    /// <summary>Stores the packs, then the index that refers to them, then the manifest that says how they were signed.</summary>
+    private async Task PublishAsync(IssuerRun run, CancellationToken cancellationToken)
+    {
+        await StoreIndexAsync(run, cancellationToken).ConfigureAwait(false);
+        run.Manifest.SigningFingerprint = run.Fingerprint;
+        run.Manifest.HashAlgorithms = [.. run.Algorithms.Select(a => a.Name())];
+        RecordCounts(run);
+        await WriteManifestAsync(run.Id, run.Manifest, run.Slot, cancellationToken).ConfigureAwait(false);
+    }
 
-        if (indexDirty) await store.PutAsync(StoreLayout.Index(id), index.Serialize(), cancellationToken).ConfigureAwait(false);
+    private async Task StoreIndexAsync(IssuerRun run, CancellationToken cancellationToken)
+    {
+        await run.Packs.FlushAsync().ConfigureAwait(false);
+        run.Packs.ThrowIfFailed();
+        cancellationToken.ThrowIfCancellationRequested();
+        await store.PutAsync(StoreLayout.Index(run.Id), run.Index.Serialize(), cancellationToken).ConfigureAwait(false);
+        run.IndexDirty = false;
+    }
 
-        // The index is stored: from here on the manifest must describe it, whatever else fails.
-        // Entries not re-signed (failures) still carry the due marker, so the next run retries them.
-        manifest.SigningFingerprint = fingerprint;
-        manifest.HashAlgorithms = [.. algorithms.Select(a => a.Name())];
-        inputs.Crls.Record(manifest);
-        manifest.StickyRevocations = sticky;
-        manifest.IssuedSerialCount = inputs.Issued?.Serials.Count;
-        manifest.Deterministic = inputs.Issued is not null;
-        manifest.ResponderNotAfter = responderNotAfter;
-        manifest.Good = result.Good = index.Entries.Values.Count(e => e.Status == CertStatusKind.Good);
-        manifest.Revoked = result.Revoked = index.Entries.Values.Count(e => e.Status == CertStatusKind.Revoked);
+    /// <summary>What the published index holds, for status and /health.</summary>
+    private void RecordCounts(IssuerRun run)
+    {
+        var index = run.Index;
+        var manifest = run.Manifest;
+        manifest.Good = run.Result.Good = index.Entries.Values.Count(e => e.Status == CertStatusKind.Good);
+        manifest.Revoked = run.Result.Revoked = index.Entries.Values.Count(e => e.Status == CertStatusKind.Revoked);
         manifest.OldestNextUpdate = index.Entries.Count == 0 ? null
             : DateTimeOffset.FromUnixTimeSeconds(index.Entries.Values.Min(e => e.NextUpdate));
         manifest.NextRefreshDue = index.Entries.Count == 0 ? null : index.Entries.Min(kv => RefreshDue(kv.Key, kv.Value));
+        manifest.Backlog = run.Result.Backlog = run.Plan.Total - run.SignedSerials;
+    }
 
-        var live = index.Packs().ToHashSet(StringComparer.Ordinal);
+    /// <summary>The end of an issuer's run: the last index write, the counts and backlog, pack retirement, the manifest.</summary>
+    private async Task FinishAsync(IssuerRun run, CancellationToken cancellationToken)
+    {
+        var (issuer, result, manifest, inputs) = (run.Issuer, run.Result, run.Manifest, run.Inputs);
+        // Counted only now: responses in a pack that failed to store were not published.
+        result.ResponsesSigned = run.SignedResponses;
+        result.SigningFailures = run.Failures.Count;
+        foreach (var failure in run.Failures.Take(20)) result.Errors.Add(failure);
+        if (run.Failures.Count > 20) result.Errors.Add($"… and {run.Failures.Count - 20} more signing failures");
+
+        if (run.IndexDirty) await StoreIndexAsync(run, cancellationToken).ConfigureAwait(false);
+        result.PacksWritten = run.Packs.Written;
+
+        // The index is stored: from here on the manifest must describe it, whatever else fails.
+        // Entries not re-signed (failures, the time limit) still carry the due marker, so the next run does them.
+        manifest.SigningFingerprint = run.Fingerprint;
+        manifest.HashAlgorithms = [.. run.Algorithms.Select(a => a.Name())];
+        inputs.Crls.Record(manifest);
+        manifest.StickyRevocations = result.StickyRevocations;
+        manifest.IssuedSerialCount = inputs.Issued?.Serials.Count;
+        manifest.Deterministic = inputs.Issued is not null;
+        manifest.ResponderNotAfter = new DateTimeOffset(inputs.Responder.NotAfter.ToUniversalTime());
+        RecordCounts(run);
+        RecordBacklog(run);
+
+        var live = run.Index.Packs().ToHashSet(StringComparer.Ordinal);
         manifest.Packs = live.Count;
         try
         {
-            await RetirePacksAsync(id, live, manifest, result, cancellationToken).ConfigureAwait(false);
+            await RetirePacksAsync(run.Id, live, manifest, result, cancellationToken).ConfigureAwait(false);
         }
         catch (StoreException e)
         {
@@ -430,9 +480,39 @@ public sealed class RefreshEngine(
             logger.LogWarning(e, "Issuer {Issuer}: could not retire unused packs", Printable.Escape(issuer.Name));
         }
 
+        result.Succeeded = result.SigningFailures == 0;
+        manifest.LastRunSucceeded = result.Succeeded;
+        if (result.Succeeded) manifest.LastSuccess = run.Now;
+        manifest.Errors = [.. result.Errors];
+        await RecordManifestAsync(issuer, result, manifest, run.Slot, cancellationToken).ConfigureAwait(false);
+
         logger.LogInformation(
-            "Issuer {Issuer}: {Changed} changed, {Refreshed} refreshed, {Unchanged} unchanged, {Removed} removed, {Signed} responses signed, {Failures} failures",
-            Printable.Escape(issuer.Name), result.Changed, result.Refreshed, result.Unchanged, result.Removed, result.ResponsesSigned, result.SigningFailures);
+            "Issuer {Issuer}: {Changed} changed, {Refreshed} refreshed, {Unchanged} unchanged, {Removed} removed, {Signed} responses signed, {Failures} failures, {Backlog} left",
+            Printable.Escape(issuer.Name), result.Changed, result.Refreshed, result.Unchanged, result.Removed, result.ResponsesSigned, result.SigningFailures,
+            result.Backlog);
+    }
+
+    /// <summary>The rate achieved, the backlog's time to clear, and a warning when responses would expire before it does.</summary>
+    private void RecordBacklog(IssuerRun run)
+    {
+        var (result, manifest) = (run.Result, run.Manifest);
+        if (run.SignedResponses > 0 && run.SigningTime > TimeSpan.Zero)
+        {
+            result.SigningRate = run.SignedResponses / run.SigningTime.TotalSeconds;
+            if (run.SignedResponses >= MinimumRateSample) manifest.SigningRate = result.SigningRate;
+        }
+        double? rate = manifest.SigningRate ?? result.SigningRate ?? (run.Inputs.Signer as ISigningRateHint)?.DeclaredSignaturesPerSecond;
+        result.BacklogTimeToClear = _capacity.TimeToClear(result.Backlog, run.Algorithms.Length, rate);
+        manifest.BacklogClearsBy = result.Backlog > 0 && result.BacklogTimeToClear is { } eta ? time.GetUtcNow() + eta : null;
+        if (result.Backlog == 0) return;
+        logger.LogWarning("Issuer {Issuer}: Timing:MaxRunTime reached with {Backlog} serials left for the next runs", Printable.Escape(run.Issuer.Name), result.Backlog);
+        if (manifest.BacklogClearsBy is { } clears && manifest.OldestNextUpdate is { } oldest && clears >= oldest)
+        {
+            string warning = $"a backlog of {result.Backlog:N0} serials clears only by {clears:u} at {rate:0.#} responses/s, after the oldest response expires ({oldest:u}): " +
+                             "sign faster or lengthen Timing:MaxRunTime";
+            result.Warnings.Add(warning);
+            logger.LogWarning("Issuer {Issuer}: {Warning}", Printable.Escape(run.Issuer.Name), warning);
+        }
     }
 
     /// <summary>
@@ -468,101 +548,6 @@ public sealed class RefreshEngine(
         var packs = new HashSet<string>(StringComparer.Ordinal);
         await foreach (var name in store.ListAsync(prefix, cancellationToken).ConfigureAwait(false)) packs.Add(name[prefix.Length..]);
         return packs;
-    }
-
-    /// <summary>
-    /// Collects signed records into packs (from the signing workers, in turn) and stores each full pack in the background,
-    /// one after another. At most <see cref="MaxStoring"/> full packs wait for the store: past that, signing waits (a slow or
-    /// throttled store must not grow memory). Pack buffers are reused once stored.
-    /// </summary>
-    private sealed class PackQueue(IObjectStore store, string issuerId, int packBytes, byte[] header, CancellationToken cancellationToken)
-        : IAsyncDisposable
-    {
-        private const int MaxStoring = 2;
-        private readonly Lock _lock = new();
-        private readonly SemaphoreSlim _storingSlots = new(MaxStoring, MaxStoring);
-        private readonly ConcurrentBag<byte[]> _buffers = [];
-        private ResponsePackWriter? _current;
-        private Task _storing = Task.CompletedTask;
-        private int _written;
-
-        public int Written => _written;
-
-        public async ValueTask<(string Pack, long Offset, int Length)> AppendAsync(byte[][] responses, DateTimeOffset now)
-        {
-            ResponsePackWriter? full = null;
-            (string, long, int) location;
-            lock (_lock)
-            {
-                // Room for the last record past the threshold, so the buffer never grows.
-                _current ??= new ResponsePackWriter(ResponsePacks.NewName(now), _buffers.TryTake(out var buffer) ? buffer : new byte[packBytes + (64 << 10)], header);
-                var (offset, length) = _current.Append(responses);
-                location = (_current.Name, offset, length);
-                if (_current.Length >= packBytes)
-                {
-                    full = _current;
-                    _current = null;
-                }
-            }
-            if (full is not null) await StoreAsync(full).ConfigureAwait(false);
-            return location;
-        }
-
-        /// <summary>A pack that failed to store fails the issuer (not one serial): surfaced after each batch and at the flush.</summary>
-        public void ThrowIfFailed()
-        {
-            if (_storing.IsFaulted) _storing.GetAwaiter().GetResult();
-        }
-
-        /// <summary>Waits for a free slot, then stores the pack in the background after those already being stored.</summary>
-        private async Task StoreAsync(ResponsePackWriter pack)
-        {
-            await _storingSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
-            lock (_lock)
-            {
-                var previous = _storing;
-                _storing = Task.Run(async () =>
-                {
-                    try
-                    {
-                        await previous.ConfigureAwait(false);
-                        await store.PutAsync(StoreLayout.Pack(issuerId, pack.Name), pack.Content, cancellationToken).ConfigureAwait(false);
-                        _buffers.Add(pack.Buffer);
-                        Interlocked.Increment(ref _written);
-                    }
-                    finally
-                    {
-                        _storingSlots.Release();
-                    }
-                }, CancellationToken.None);
-            }
-        }
-
-        /// <summary>Stores the partly filled pack too and waits until every pack is stored (no appends meanwhile).</summary>
-        public async Task FlushAsync()
-        {
-            ResponsePackWriter? partial;
-            lock (_lock)
-            {
-                partial = _current is { Length: > 0 } ? _current : null;
-                _current = null;
-            }
-            if (partial is not null) await StoreAsync(partial).ConfigureAwait(false);
-            await _storing.ConfigureAwait(false);
-        }
-
-        /// <summary>Waits for a store still running when the run fails; its failure was reported (or another one is on its way).</summary>
-        public async ValueTask DisposeAsync()
-        {
-            try
-            {
-                await _storing.ConfigureAwait(false);
-            }
-            catch (Exception)
-            {
-                // Observed: the pack is unreferenced and a later run retires it.
-            }
-        }
     }
 
     private DateTimeOffset RefreshDue(SerialNumber serial, IndexEntry entry) =>

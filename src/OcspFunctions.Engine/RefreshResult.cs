@@ -10,9 +10,9 @@ public sealed class IssuerRefreshResult
     public List<string> Warnings { get; } = [];
     public int Good { get; set; }
     public int Revoked { get; set; }
-    /// <summary>Serials whose status is new or changed, signed this run.</summary>
+    /// <summary>Serials whose status is new or changed (the urgent tiers), planned this run; <see cref="Backlog"/> says how many were left.</summary>
     public int Changed { get; set; }
-    /// <summary>Serials re-signed because their refresh came due.</summary>
+    /// <summary>Serials due for re-signing, planned this run (earliest due first, after the urgent tiers).</summary>
     public int Refreshed { get; set; }
     public int Unchanged { get; set; }
     /// <summary>Serials whose responses were withdrawn (expired past grace, or no longer revoked without an issued list).</summary>
@@ -27,6 +27,14 @@ public sealed class IssuerRefreshResult
     /// <summary>Retired packs deleted this run.</summary>
     public int PacksDeleted { get; set; }
     public bool Deterministic { get; set; }
+    /// <summary>Serials left unsigned at Timing:MaxRunTime (not a failure: the next run continues with them).</summary>
+    public int Backlog { get; set; }
+    /// <summary>Responses per second achieved this run; null when nothing was signed.</summary>
+    public double? SigningRate { get; set; }
+    /// <summary>How long the backlog takes to clear at the recorded rate and the run schedule; null when unknown.</summary>
+    public TimeSpan? BacklogTimeToClear { get; set; }
+    /// <summary>The start-of-run capacity verdict in words (null before any rate is known).</summary>
+    public string? Capacity { get; set; }
 }
 
 public sealed class RefreshReport
@@ -35,7 +43,11 @@ public sealed class RefreshReport
     public TimeSpan Duration { get; set; }
     /// <summary>Another refresh held the lease; this run did nothing.</summary>
     public bool LockHeld { get; set; }
-    public bool Succeeded => !LockHeld && Issuers.All(i => i.Succeeded);
+    /// <summary>The store lease was lost during the run: it stopped without writing further.</summary>
+    public bool LeaseLost { get; set; }
+    /// <summary>Timing:MaxRunTime was reached; the issuers' backlogs say what is left.</summary>
+    public bool TimeLimitReached { get; set; }
+    public bool Succeeded => !LockHeld && !LeaseLost && Issuers.All(i => i.Succeeded);
 }
 
 /// <summary>Progress while signing, for a terminal progress line.</summary>

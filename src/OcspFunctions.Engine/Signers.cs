@@ -36,3 +36,13 @@ public interface ISigningConcurrencyHint
 {
     int PreferredConcurrency { get; }
 }
+
+/// <summary>
+/// Implemented by a signer with a documented throughput limit (a Key Vault's throttling): the capacity check uses it
+/// instead of, or before there is, a rate measured by a refresh.
+/// </summary>
+public interface ISigningRateHint
+{
+    /// <summary>Signatures per second the key service allows; null when not known.</summary>
+    double? DeclaredSignaturesPerSecond { get; }
+}

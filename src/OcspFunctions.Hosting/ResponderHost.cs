@@ -78,6 +78,8 @@ public static class ResponderHost
                 good = manifest?.Good,
                 revoked = manifest?.Revoked,
                 issuedSerials = manifest?.IssuedSerialCount,
+                // Serials the last refresh left for the next runs (Timing:MaxRunTime reached): a number only.
+                backlog = manifest?.Backlog,
                 warnings = manifest?.Warnings.Count ?? 0,
                 errors = manifest?.Errors.Count ?? 0,
             });

@@ -18,7 +18,7 @@ namespace OcspFunctions.Adapters.Azure.KeyVault;
 /// signatures of two keys. Concurrency adapts to throttling (<see cref="AdaptiveConcurrencyLimiter"/>); every
 /// signature's length is checked and, by default, verified with the public key.
 /// </summary>
-public sealed class KeyVaultSigner : DigestSigner, ISigningConcurrencyHint, IDisposable
+public sealed class KeyVaultSigner : DigestSigner, ISigningConcurrencyHint, ISigningRateHint, IDisposable
 {
     private readonly KeyVaultRestClient _client;
     private readonly KeyVaultSignerOptions _options;
@@ -50,6 +50,12 @@ public sealed class KeyVaultSigner : DigestSigner, ISigningConcurrencyHint, IDis
 
     /// <summary>The limiter's cap: the engine runs this many signing calls at once so the limiter, not the engine, is the bound.</summary>
     public int PreferredConcurrency => _client.Limiter.Maximum;
+
+    /// <summary>
+    /// A vault throttles signing per vault and region (about 200 signatures/s for a key, the figure the capacity check
+    /// plans with); a Managed HSM's limit depends on its partitions, so its rate is the one a refresh measures.
+    /// </summary>
+    public double? DeclaredSignaturesPerSecond => KeyId.Kind == KeyVaultKind.ManagedHsm ? null : 200;
 
     /// <summary>Reads the key and returns a signer pinned to its current version.</summary>
     /// <param name="keyId">https://NAME.vault.azure.net/keys/KEY[/VERSION] or https://NAME.managedhsm.azure.net/keys/KEY[/VERSION]</param>

@@ -42,6 +42,15 @@ public sealed class IssuerManifest
     public DateTimeOffset? NextRefreshDue { get; set; }
     public DateTimeOffset? ResponderNotAfter { get; set; }
 
+    /// <summary>Serials left unsigned when the last run reached Timing:MaxRunTime (new, changed or due); the next run continues.</summary>
+    public int Backlog { get; set; }
+
+    /// <summary>Responses per second the last run signed at (kept from an earlier run when the last one signed too few to tell).</summary>
+    public double? SigningRate { get; set; }
+
+    /// <summary>When the backlog is expected to be cleared at that rate and the run schedule; null when there is none or no rate.</summary>
+    public DateTimeOffset? BacklogClearsBy { get; set; }
+
     /// <summary>Packs the index refers to.</summary>
     public int Packs { get; set; }
 

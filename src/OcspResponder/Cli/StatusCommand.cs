@@ -45,13 +45,20 @@ public static class StatusCommand
             var m = IssuerManifest.Parse(stored.Content, StoreLayout.Manifest(id));
             bool stale = m.OldestNextUpdate is { } oldest && oldest <= now
                          || m.NextRefreshDue is { } due && due + StaleAfterDue < now;
-            healthy &= m.LastRunSucceeded && !stale;
-            output.WriteLine($"{name} ({id}): {(m.LastRunSucceeded ? "ok" : "FAILING")}{(stale ? ", STALE" : "")}");
+            // The backlog can no longer clear before some response expires: clients will get stale answers.
+            bool behind = m.Backlog > 0 && m.BacklogClearsBy is { } clears && m.OldestNextUpdate is { } expires && clears >= expires;
+            healthy &= m.LastRunSucceeded && !stale && !behind;
+            output.WriteLine($"{name} ({id}): {(m.LastRunSucceeded ? "ok" : "FAILING")}{(stale ? ", STALE" : "")}{(behind ? ", BEHIND" : "")}");
             output.WriteLine($"  CA: {Printable.Escape(m.CaSubject)}");
             output.WriteLine($"  good {m.Good:N0}, revoked {m.Revoked:N0}" +
                              (m.Deterministic ? $", issued serials {m.IssuedSerialCount:N0}" : "; no issued-serials list: only revoked serials are answered (not deterministic)"));
             output.WriteLine($"  packs: {m.Packs:N0} in use, {m.RetiredPacks.Count:N0} retired (deleted an hour after retirement)");
             output.WriteLine($"  oldest nextUpdate: {Time(m.OldestNextUpdate)}");
+            if (m.Backlog > 0)
+                output.WriteLine($"  backlog: {m.Backlog:N0} serials left (rate {RefreshCommand.Rate(m.SigningRate)}); clears by {Time(m.BacklogClearsBy)}" +
+                                 (behind ? " — AFTER the oldest response expires" : ""));
+            else
+                output.WriteLine($"  backlog: none (rate {RefreshCommand.Rate(m.SigningRate)})");
             output.WriteLine($"  next refresh due: {Time(m.NextRefreshDue)}");
             output.WriteLine($"  responder certificate expires: {Time(m.ResponderNotAfter)}");
             output.WriteLine($"  last run: {Time(m.LastRunStarted)} → {Time(m.LastRunFinished)}; last success {Time(m.LastSuccess)}");

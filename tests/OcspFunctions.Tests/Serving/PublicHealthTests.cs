@@ -27,6 +27,7 @@ public sealed class PublicHealthTests(TestPki pki)
             Assert.True(issuer.GetProperty("warnings").GetInt32() >= 1);
             // The responder certificate is one of the CA's issued serials, so it is counted among the good.
             Assert.Equal(r.Ca.Source.Good.Count() + 1, issuer.GetProperty("good").GetInt32());
+            Assert.Equal(0, issuer.GetProperty("backlog").GetInt32()); // a number, never text
         }
 
         File.Delete(r.Ca.CrlPath);

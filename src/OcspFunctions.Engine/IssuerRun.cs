@@ -1,0 +1,125 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography.X509Certificates;
+using OcspFunctions.Engine.Sources;
+using OcspFunctions.Engine.Store;
+using OcspFunctions.Protocol;
+using OcspFunctions.Protocol.Signing;
+
+namespace OcspFunctions.Engine;
+
+/// <summary>The inputs of one issuer, read and validated before anything is signed.</summary>
+internal sealed record IssuerInputs(
+    X509Certificate2 Responder,
+    IOcspSigner Signer,
+    StatusDecision Decision,
+    IssuedSerials? Issued,
+    CrlIngest Crls);
+
+/// <summary>The manifest version this run last read or wrote; every write is conditional on it.</summary>
+internal sealed class ManifestSlot(PutCondition condition)
+{
+    public PutCondition Condition { get; set; } = condition;
+}
+
+/// <summary>
+/// One issuer's part of a run, kept between the passes over the <see cref="WorkTier"/>s: its inputs, index, plan and
+/// the pack queue, and the signing of one tier within the run's <see cref="RunBudget"/>.
+/// </summary>
+internal sealed class IssuerRun
+{
+    public required IssuerOptions Issuer { get; init; }
+    public required IssuerRefreshResult Result { get; init; }
+    public required IssuerManifest Manifest { get; init; }
+    public required ManifestSlot Slot { get; init; }
+    public required IssuerIndex Index { get; init; }
+    public required IssuerInputs Inputs { get; init; }
+    public required OcspIssuer OcspIssuer { get; init; }
+    public required CertIdHashAlgorithm[] Algorithms { get; init; }
+    public required string Fingerprint { get; init; }
+    public required OcspResponseWriter Writer { get; init; }
+    public required PackQueue Packs { get; init; }
+    public required WorkPlan Plan { get; init; }
+    public required DateTimeOffset Now { get; init; }
+    public required DateTimeOffset ThisUpdate { get; init; }
+    public required DateTimeOffset NextUpdate { get; init; }
+    public required int Concurrency { get; init; }
+
+    public string Id => Manifest.IssuerId;
+
+    /// <summary>The index differs from the stored one (removals, due markers, signed entries).</summary>
+    public bool IndexDirty { get; set; }
+
+    /// <summary>Failed in an earlier pass: its manifest says why and it does nothing more.</summary>
+    public bool Failed { get; set; }
+
+    public ConcurrentQueue<string> Failures { get; } = new();
+
+    /// <summary>Serials signed (all their responses) and responses signed, over every tier.</summary>
+    public int SignedSerials;
+    public int SignedResponses;
+
+    /// <summary>Signing time on the run's clock, for the rate.</summary>
+    public TimeSpan SigningTime { get; set; }
+
+    private int _done;
+
+    /// <summary>
+    /// Signs one tier in batches: no signature starts once <paramref name="budget"/> is spent. Each entry goes into a pack
+    /// and the in-memory index as soon as it is signed; <paramref name="checkpoint"/> stores them between batches.
+    /// Returns how many serials of the tier were signed.
+    /// </summary>
+    public async Task<int> SignAsync(WorkTier tier, RunBudget budget, int batchSize, IProgress<RefreshProgress>? progress,
+        Func<int, bool, Task> checkpoint, CancellationToken cancellationToken)
+    {
+        var work = Plan.Tier(tier);
+        int signed = 0;
+        long thisUpdateSeconds = ThisUpdate.ToUnixTimeSeconds(), nextUpdateSeconds = NextUpdate.ToUnixTimeSeconds();
+        var producedAt = DateTimeOffset.FromUnixTimeSeconds(Now.ToUnixTimeSeconds());
+        for (int start = 0; start < work.Length && !budget.Exhausted; start += batchSize)
+        {
+            int count = Math.Min(batchSize, work.Length - start);
+            var batch = new ArraySegment<(SerialNumber Serial, CertStatus Status)>(work, start, count);
+            await Parallel.ForEachAsync(Enumerable.Range(0, count),
+                new ParallelOptions { MaxDegreeOfParallelism = Concurrency, CancellationToken = cancellationToken },
+                async (i, ct) =>
+                {
+                    if (budget.Exhausted) return; // left for the next run
+                    var (serial, status) = batch[i];
+                    try
+                    {
+                        var responses = new byte[Algorithms.Length][];
+                        for (int a = 0; a < Algorithms.Length; a++)
+                        {
+                            var single = new SingleResponse(OcspIssuer.CertIdFor(serial, Algorithms[a]), status, ThisUpdate, NextUpdate);
+                            bool extendedRevoke = status.Kind == CertStatusKind.Revoked && status.RevocationTime == DateTimeOffset.UnixEpoch
+                                                  && status.Reason == RevocationReason.CertificateHold;
+                            responses[a] = await Writer.WriteStoredFormAsync([single], producedAt, extendedRevoke, ct).ConfigureAwait(false);
+                        }
+                        // Into the pack and the index as soon as signed: the responses die young (gen0), and no serial
+                        // step is left between batches. The index is stored only after its packs.
+                        var (pack, offset, length) = await Packs.AppendAsync(responses, Now).ConfigureAwait(false);
+                        var entry = new IndexEntry(status.Kind,
+                            status.Kind == CertStatusKind.Revoked ? status.RevocationTime.ToUnixTimeSeconds() : -1, status.Reason,
+                            thisUpdateSeconds, nextUpdateSeconds, pack, offset, length);
+                        lock (Index)
+                        {
+                            Index.Entries[serial] = entry;
+                            SignedResponses += Algorithms.Length;
+                            SignedSerials++;
+                            signed++;
+                        }
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        // A failed signature publishes nothing for this serial; the next run retries it.
+                        Failures.Enqueue($"serial {serial}: {e.Message}");
+                    }
+                    progress?.Report(new RefreshProgress(Issuer.Name, Interlocked.Increment(ref _done), Plan.Total));
+                }).ConfigureAwait(false);
+            Packs.ThrowIfFailed();
+            IndexDirty |= signed > 0;
+            await checkpoint(count, start + count < work.Length && !budget.Exhausted).ConfigureAwait(false);
+        }
+        return signed;
+    }
+}

@@ -1,0 +1,74 @@
+using OcspFunctions.Engine.Store;
+using OcspFunctions.Protocol;
+
+namespace OcspFunctions.Engine;
+
+/// <summary>What a run signs, most urgent first. Each tier is signed for every issuer, then published, before the next.</summary>
+public enum WorkTier
+{
+    /// <summary>A serial newly revoked, or whose revocation time or reason changed: a compromised key must not wait.</summary>
+    Revocations,
+
+    /// <summary>A serial with no response yet (newly issued): until signed it is answered unauthorized.</summary>
+    NewSerials,
+
+    /// <summary>Any other change of status (a certificateHold lifted, a serial now unknown).</summary>
+    OtherChanges,
+
+    /// <summary>Unchanged responses whose refresh came due, earliest due first.</summary>
+    Due,
+}
+
+/// <summary>
+/// One issuer's signing work for a run, sorted into <see cref="WorkTier"/>s from the decided statuses and the published
+/// index. Work left at the time limit needs no record: an unsigned change still differs from the index, and an entry
+/// not re-signed is still due (or carries thisUpdate 0), so the next run plans it again.
+/// </summary>
+public sealed class WorkPlan
+{
+    public static readonly WorkTier[] Order = [WorkTier.Revocations, WorkTier.NewSerials, WorkTier.OtherChanges, WorkTier.Due];
+
+    private readonly (SerialNumber Serial, CertStatus Status)[][] _tiers;
+
+    private WorkPlan((SerialNumber, CertStatus)[][] tiers, int unchanged)
+    {
+        _tiers = tiers;
+        Unchanged = unchanged;
+    }
+
+    public (SerialNumber Serial, CertStatus Status)[] Tier(WorkTier tier) => _tiers[(int)tier];
+
+    /// <summary>Serials whose response is current and stays as it is.</summary>
+    public int Unchanged { get; }
+
+    /// <summary>New or changed statuses (every tier but <see cref="WorkTier.Due"/>).</summary>
+    public int Changed => Total - Tier(WorkTier.Due).Length;
+
+    public int Total => _tiers.Sum(t => t.Length);
+
+    public static WorkPlan Build(IReadOnlyDictionary<SerialNumber, CertStatus> statuses, IssuerIndex index, DateTimeOffset now,
+        Func<SerialNumber, IndexEntry, DateTimeOffset> refreshDue)
+    {
+        var revocations = new List<(SerialNumber, CertStatus)>();
+        var issued = new List<(SerialNumber, CertStatus)>();
+        var other = new List<(SerialNumber, CertStatus)>();
+        var due = new List<(SerialNumber Serial, CertStatus Status, DateTimeOffset Due)>();
+        int unchanged = 0;
+        foreach (var (serial, status) in statuses)
+        {
+            bool known = index.Entries.TryGetValue(serial, out var entry);
+            if (!known || !entry.SameStatus(status))
+            {
+                if (status.Kind == CertStatusKind.Revoked) revocations.Add((serial, status));
+                else if (!known) issued.Add((serial, status));
+                else other.Add((serial, status));
+                continue;
+            }
+            var at = refreshDue(serial, entry);
+            if (at <= now) due.Add((serial, status, at));
+            else unchanged++;
+        }
+        due.Sort((a, b) => a.Due.CompareTo(b.Due));
+        return new WorkPlan([[.. revocations], [.. issued], [.. other], [.. due.Select(d => (d.Serial, d.Status))]], unchanged);
+    }
+}

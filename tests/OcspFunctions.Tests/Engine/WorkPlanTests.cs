@@ -1,0 +1,85 @@
+using OcspFunctions.Engine;
+using OcspFunctions.Engine.Store;
+using OcspFunctions.Protocol;
+
+namespace OcspFunctions.Tests.Engine;
+
+/// <summary>The run's order of work: revocations, new serials, other changes, then due re-signing earliest due first.</summary>
+public sealed class WorkPlanTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 12, 2, 12, 0, 0, TimeSpan.Zero);
+
+    private static SerialNumber Serial(int n) => SerialNumber.ParseHex($"{n:X4}");
+
+    private static IndexEntry Entry(CertStatus status, long thisUpdate) => new(status.Kind,
+        status.Kind == CertStatusKind.Revoked ? status.RevocationTime.ToUnixTimeSeconds() : -1, status.Reason, thisUpdate, thisUpdate + 86400, "p", 0, 1);
+
+    [Fact]
+    public void Work_is_sorted_into_tiers_and_due_work_earliest_first()
+    {
+        var revokedAt = new DateTimeOffset(2026, 1, 2, 0, 0, 0, TimeSpan.Zero);
+        var good = CertStatus.Good;
+        var revoked = CertStatus.Revoked(revokedAt, RevocationReason.KeyCompromise);
+        var statuses = new Dictionary<SerialNumber, CertStatus>
+        {
+            [Serial(1)] = good,                                                     // new
+            [Serial(2)] = revoked,                                                  // new and revoked
+            [Serial(3)] = revoked,                                                  // was good: now revoked
+            [Serial(4)] = good,                                                     // was on hold: lifted
+            [Serial(5)] = good,                                                     // due (later)
+            [Serial(6)] = good,                                                     // due (earlier)
+            [Serial(7)] = good,                                                     // not due
+            [Serial(8)] = CertStatus.Revoked(revokedAt, RevocationReason.Superseded), // reason changed
+        };
+        var index = new IssuerIndex(new Dictionary<SerialNumber, IndexEntry>
+        {
+            [Serial(3)] = Entry(good, 100),
+            [Serial(4)] = Entry(CertStatus.Revoked(revokedAt, RevocationReason.CertificateHold), 100),
+            [Serial(5)] = Entry(good, 500),
+            [Serial(6)] = Entry(good, 200),
+            [Serial(7)] = Entry(good, 900),
+            [Serial(8)] = Entry(revoked, 100),
+        });
+        // Due at thisUpdate seconds (a stand-in for the timing policy); 900 is in the future.
+        var now = DateTimeOffset.FromUnixTimeSeconds(800);
+        var plan = WorkPlan.Build(statuses, index, now, (_, e) => DateTimeOffset.FromUnixTimeSeconds(e.ThisUpdate));
+
+        Assert.Equal([Serial(2), Serial(3), Serial(8)], plan.Tier(WorkTier.Revocations).Select(w => w.Serial).Order());
+        Assert.Equal([Serial(1)], plan.Tier(WorkTier.NewSerials).Select(w => w.Serial));
+        Assert.Equal([Serial(4)], plan.Tier(WorkTier.OtherChanges).Select(w => w.Serial));
+        Assert.Equal([Serial(6), Serial(5)], plan.Tier(WorkTier.Due).Select(w => w.Serial));
+        Assert.Equal(1, plan.Unchanged);
+        Assert.Equal(5, plan.Changed);
+        Assert.Equal(7, plan.Total);
+        Assert.Equal(WorkTier.Due, WorkPlan.Order[^1]);
+        Assert.Equal(WorkTier.Revocations, WorkPlan.Order[0]);
+    }
+
+    [Fact]
+    public void The_budget_is_spent_on_the_injected_clock()
+    {
+        var clock = new ManualTime(Now);
+        var budget = new RunBudget(clock, TimeSpan.FromMinutes(4));
+        clock.Advance(TimeSpan.FromMinutes(4) - TimeSpan.FromTicks(1));
+        Assert.False(budget.Exhausted);
+        clock.Advance(TimeSpan.FromTicks(1));
+        Assert.True(budget.Exhausted);
+    }
+
+    [Fact]
+    public void Capacity_is_serials_times_algorithms_per_refresh_after_against_the_rate_for_the_run_share_of_the_interval()
+    {
+        var timing = new TimingOptions { Validity = TimeSpan.FromDays(4), MaxRunTime = TimeSpan.FromMinutes(4) };
+        var capacity = new SigningCapacity(timing, TimeSpan.FromMinutes(5));
+        // 1,000,000 serials × 2 every 2 days = 11.57/s; 200/s for 4 of 5 minutes = 160/s.
+        Assert.True(capacity.Check(1_000_000, 2, null, 200)!.Value.Fits);
+        // 20,000,000 × 2 / 2 days = 231/s > 160/s.
+        Assert.False(capacity.Check(20_000_000, 2, null, 200)!.Value.Fits);
+        // A measured rate wins over the declared one.
+        Assert.False(capacity.Check(1_000_000, 2, 10, 200)!.Value.Fits);
+        Assert.Null(capacity.Check(1_000_000, 2, null, null));
+        Assert.Equal(12.5, capacity.TimeToClear(1000, 2, 200)!.Value.TotalSeconds, 6);
+        Assert.Null(capacity.TimeToClear(1000, 2, null));
+        Assert.Equal(TimeSpan.Zero, capacity.TimeToClear(0, 2, null));
+    }
+}
