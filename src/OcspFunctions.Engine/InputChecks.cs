@@ -41,7 +41,7 @@ public static class InputChecks
             CertificateRevocationList crl;
             try
             {
-                crl = CertificateRevocationList.Decode(content);
+                crl = CertificateRevocationList.Decode((byte[])content.Clone()); // PEM is decoded in place
             }
             catch (CrlException)
             {
@@ -53,7 +53,8 @@ public static class InputChecks
             manifest.CrlScopes[key] = new CrlScopeState(number.ToString(CultureInfo.InvariantCulture),
                 Printable.Escape(SourceSupport.Display(location)), CrlIngest.ScopeName(crl));
         }
-        var contents = crls.ToDictionary(c => c.Location, c => c.Content, StringComparer.Ordinal);
+        // Copies: a PEM CRL is decoded in place, and the caller uploads the bytes it read.
+        var contents = crls.ToDictionary(c => c.Location, c => (byte[])c.Content.Clone(), StringComparer.Ordinal);
         var issuer = new IssuerOptions { Name = issuerName, Crls = [.. crls.Select(c => c.Location)] };
         var warnings = new List<string>();
         await CrlIngest.ReadAsync(issuer, ca, manifest, now, (location, _) => Task.FromResult(contents[location]), new StatusDecision(), warnings,

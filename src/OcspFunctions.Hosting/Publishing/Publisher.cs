@@ -167,7 +167,7 @@ public sealed class Publisher(OcspConfiguration configuration, ISourceReader sou
     {
         try
         {
-            return Protocol.Crl.CertificateRevocationList.Decode(crl).IsDelta;
+            return Protocol.Crl.CertificateRevocationList.Decode((byte[])crl.Clone()).IsDelta; // PEM is decoded in place
         }
         catch (CrlException)
         {
