@@ -60,3 +60,35 @@ public sealed class PublishConfigurationTests
         Assert.Contains(errors, e => e.StartsWith("no issuer has a Publish section", StringComparison.Ordinal));
     }
 }
+
+/// <summary>The shipped CA-side files: the example configuration is valid for publish, the units run publish every 5 minutes.</summary>
+public sealed class PublishShippedFilesTests
+{
+    private static string CaSide(params string[] parts) =>
+        Path.Combine([Tests.Infra.InfraPaths.RepoRoot, "infra", "ca-side", .. parts]);
+
+    [Fact]
+    public void The_example_configuration_is_valid_for_publish()
+    {
+        var configuration = ConfigLoader.Load(CaSide("publish.example.json"));
+        Assert.Empty(PublishSetup.Validate(configuration));
+        var publish = Assert.IsType<PublishOptions>(Assert.Single(configuration.Publish));
+        Assert.True(publish.RunsCertutil);
+        Assert.Equal(2, publish.Crls.Count);
+    }
+
+    [Fact]
+    public void The_schedules_run_publish_every_five_minutes_and_log()
+    {
+        var timer = File.ReadAllText(CaSide("linux", "ocsp-publish.timer"));
+        Assert.Contains("OnUnitActiveSec=5min", timer, StringComparison.Ordinal);
+        var service = File.ReadAllText(CaSide("linux", "ocsp-publish.service"));
+        Assert.Matches(@"(?m)^ExecStart=\S+ publish --config \S+$", service);
+        Assert.Contains("StandardOutput=journal", service, StringComparison.Ordinal);
+        var register = File.ReadAllText(CaSide("windows", "Register-OcspPublishTask.ps1"));
+        Assert.Contains("(New-TimeSpan -Minutes 5)", register, StringComparison.Ordinal);
+        var invoke = File.ReadAllText(CaSide("windows", "Invoke-OcspPublish.ps1"));
+        Assert.Contains("publish --config $Config", invoke, StringComparison.Ordinal);
+        Assert.Contains("Write-EventLog", invoke, StringComparison.Ordinal);
+    }
+}
