@@ -72,11 +72,25 @@ public sealed class PublishCertutilTests(TestPki pki, AzuriteFixture azurite) : 
             _ => Utf16(TextForm(ca)),
         };
         string script = FakeCertutil(dir, output);
+        // The CSV/UTF-16 case finds "certutil" on PATH, as on Windows; the others name the script.
+        bool onPath = form == "csv-utf16";
         var s = await PublishScenario.CreateAsync(pki, azurite, "publish-certutil",
-            new { IssuedSerials = "certutil", Certutil = new { Path = script, Config = @"ca01.example.com\Example Issuing CA" } }, ca);
+            onPath
+                ? new { IssuedSerials = "certutil", Certutil = (object)new { Config = @"ca01.example.com\Example Issuing CA" } }
+                : new { IssuedSerials = "certutil", Certutil = (object)new { Path = script, Config = @"ca01.example.com\Example Issuing CA" } }, ca);
 
         var text = new StringWriter();
-        Assert.True(await PublishCommand.RunAsync(s.ConfigPath, false, text, text, None) == 0, text.ToString());
+        string? path = Environment.GetEnvironmentVariable("PATH");
+        // Prepending a directory that holds only "certutil" cannot change what other tests run.
+        if (onPath) Environment.SetEnvironmentVariable("PATH", dir + Path.PathSeparator + path);
+        try
+        {
+            Assert.True(await PublishCommand.RunAsync(s.ConfigPath, false, text, text, None) == 0, text.ToString());
+        }
+        finally
+        {
+            if (onPath) Environment.SetEnvironmentVariable("PATH", path);
+        }
         Assert.Equal(["-config", @"ca01.example.com\Example Issuing CA", "-view", "-gmt", "-restrict", "Disposition>=20,Disposition<=21",
             "-out", "SerialNumber,NotAfter", "csv"], await File.ReadAllLinesAsync(Path.Combine(dir, "certutil-args.txt")));
 
