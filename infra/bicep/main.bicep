@@ -64,6 +64,15 @@ param operatorPrincipalId string = ''
 ])
 param operatorPrincipalType string = 'User'
 
+@description('Optional object id of the CA-side publish verb\'s identity (service principal, Arc server identity): Blob Data Contributor on the "pki" container only.')
+param publisherPrincipalId string = ''
+
+@allowed([
+  'User'
+  'ServicePrincipal'
+])
+param publisherPrincipalType string = 'ServicePrincipal'
+
 @description('Flex Consumption scale limits.')
 @minValue(40)
 @maxValue(1000)
@@ -126,6 +135,8 @@ module storage 'modules/storage.bicep' = {
     identityPrincipalId: identity.properties.principalId
     operatorPrincipalId: operatorPrincipalId
     operatorPrincipalType: operatorPrincipalType
+    publisherPrincipalId: publisherPrincipalId
+    publisherPrincipalType: publisherPrincipalType
   }
 }
 

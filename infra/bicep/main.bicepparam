@@ -29,6 +29,9 @@ param alertEmail = 'pki-ops@example.com'
 param operatorPrincipalId = ''
 param operatorPrincipalType = 'User'
 
+// Object id of the identity the CA's scheduled `publish` runs as (Arc server: az connectedmachine show --query identity.principalId).
+param publisherPrincipalId = ''
+
 param maximumInstanceCount = 40
 param instanceMemoryMB = 2048
 param storageSku = 'Standard_LRS'

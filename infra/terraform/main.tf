@@ -110,6 +110,15 @@ resource "azurerm_role_assignment" "operator_pki_upload" {
   principal_id         = var.operator_principal_id
 }
 
+# The CA-side `publish` verb (a service principal, an Arc-enabled server's managed identity) uploads the CRLs and the
+# issued serials: Blob Data Contributor on "pki" only — never account-wide (it must not touch responses or state).
+resource "azurerm_role_assignment" "publisher_pki_upload" {
+  count                = var.publisher_principal_id == "" ? 0 : 1
+  scope                = azurerm_storage_container.pki.id
+  role_definition_name = "Storage Blob Data Contributor"
+  principal_id         = var.publisher_principal_id
+}
+
 # ---------------------------------------------------------------------------------------------------------------
 # Log Analytics + Application Insights (Entra ID ingestion with the identity)
 # ---------------------------------------------------------------------------------------------------------------

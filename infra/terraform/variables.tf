@@ -94,6 +94,12 @@ variable "operator_principal_id" {
   default     = ""
 }
 
+variable "publisher_principal_id" {
+  description = "Optional object id of the CA-side publish verb's identity (service principal, Arc server identity): Blob Data Contributor on the pki container only."
+  type        = string
+  default     = ""
+}
+
 variable "maximum_instance_count" {
   description = "Flex Consumption maximum instance count."
   type        = number

@@ -57,11 +57,7 @@ internal sealed class CrlIngest
                 && (crl.CrlNumber is not { } n || n < legacyNumber))
                 throw new SourceException($"issuer '{name}': CRL {shown} has CRL number {Number(crl.CrlNumber)}, lower than the {legacyNumber} already accepted from {shown} " +
                                           "(a replayed or rolled-back CRL); refused");
-            var idp = crl.IssuingDistributionPoint;
-            string key = (crl.IsDelta ? "delta" : "full")
-                         + (idp is null ? "" : "/" + Convert.ToHexStringLower(SHA256.HashData(idp.Encoded))[..16]);
-            string scope = (crl.IsDelta ? "delta CRL" : "full CRL") + (idp is null ? "" : $" ({idp})");
-            read.Add(new Read(location, shown, crl, key, scope));
+            read.Add(new Read(location, shown, crl, ScopeKey(crl), ScopeName(crl)));
             ingest._locations.Add(location);
         }
 
@@ -144,6 +140,15 @@ internal sealed class CrlIngest
         }
         foreach (var location in _locations) manifest.CrlNumbers.Remove(location);
     }
+
+    /// <summary>The key CRL numbers are recorded under: full or delta, and a partitioned CRL's issuingDistributionPoint.</summary>
+    internal static string ScopeKey(CertificateRevocationList crl) =>
+        (crl.IsDelta ? "delta" : "full")
+        + (crl.IssuingDistributionPoint is { } idp ? "/" + Convert.ToHexStringLower(SHA256.HashData(idp.Encoded))[..16] : "");
+
+    /// <summary>The scope in words ("full CRL", "delta CRL (…)").</summary>
+    internal static string ScopeName(CertificateRevocationList crl) =>
+        (crl.IsDelta ? "delta CRL" : "full CRL") + (crl.IssuingDistributionPoint is { } idp ? $" ({idp})" : "");
 
     private static bool SameScope(CertificateRevocationList a, CertificateRevocationList b) =>
         (a.IssuingDistributionPoint, b.IssuingDistributionPoint) switch

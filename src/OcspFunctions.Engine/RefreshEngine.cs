@@ -235,12 +235,7 @@ public sealed class RefreshEngine(
         {
             issued = await ReadIssuedSerialsAsync(issuer, id, manifest, cancellationToken).ConfigureAwait(false);
             int count = issued.Serials.Count;
-            if (manifest.IssuedSerialCount is { } previous && previous > 0)
-            {
-                if (count == 0 || count < previous * (1 - issuer.MaxSerialsShrink))
-                    throw new SourceException($"issued-serials list {SourceSupport.Display(issuer.IssuedSerials)} shrank from {previous} to {count} serials " +
-                                              $"(more than MaxSerialsShrink {issuer.MaxSerialsShrink:P0}); is it truncated?");
-            }
+            InputChecks.EnsureNotShrunk(manifest.IssuedSerialCount, count, issuer.MaxSerialsShrink, SourceSupport.Display(issuer.IssuedSerials));
             decision.AddRevocations(issued.Revocations);
         }
         else

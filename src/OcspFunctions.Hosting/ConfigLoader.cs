@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Configuration;
 using OcspFunctions.Engine;
+using OcspFunctions.Hosting.Publishing;
 
 namespace OcspFunctions.Hosting;
 
@@ -56,6 +57,7 @@ public static partial class ConfigLoader
     {
         var schema = SettingsSchema.For(typeof(OcspOptions));
         schema.At("Serve").Add(typeof(HttpServeOptions));
+        schema.At("Issuers:*:Publish").Add(typeof(PublishOptions));
         foreach (var store in Registrations.Stores) schema.At("Store").Add(store.OptionsType);
         foreach (var signer in Registrations.Signers)
         {
@@ -151,7 +153,21 @@ public static partial class ConfigLoader
             issuer.Responder.Certificate = Resolve(issuer.Responder.Certificate);
             if (issuer.Responder.Key is { } k) issuer.Responder.Key = Resolve(k);
         }
-        return new OcspConfiguration { Options = options, Serve = serve, Stores = stores, IssuerSigners = issuerSigners, SignerShared = shared };
+        var publish = issuerSections.Select(section => BindPublish(section.GetSection("Publish"), Resolve)).ToList();
+        return new OcspConfiguration
+        {
+            Options = options, Serve = serve, Stores = stores, IssuerSigners = issuerSigners, SignerShared = shared, Publish = publish,
+        };
+    }
+
+    /// <summary>An issuer's <c>Publish</c> section (the CA-side inputs), or null when it has none.</summary>
+    private static PublishOptions? BindPublish(IConfigurationSection section, Func<string, string> resolve)
+    {
+        if (!section.Exists()) return null;
+        var publish = section.Get<PublishOptions>() ?? new PublishOptions();
+        if (publish.IssuedSerials is { } s && !publish.RunsCertutil) publish.IssuedSerials = resolve(s);
+        publish.Crls = publish.Crls.Select(resolve).ToList();
+        return publish;
     }
 
     private static object BindType(IConfigurationSection section, Type type) =>

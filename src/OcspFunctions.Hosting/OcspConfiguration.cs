@@ -22,6 +22,9 @@ public sealed class OcspConfiguration
     /// <summary>Settings a signer adapter reads outside the issuers (<see cref="ISignerAdapter.SharedOptionsType"/>).</summary>
     public IReadOnlyDictionary<ISignerAdapter, object?> SignerShared { get; init; } = new Dictionary<ISignerAdapter, object?>();
 
+    /// <summary>Per issuer (by position): its <c>Publish</c> section for the CA-side <c>publish</c> verb, or null.</summary>
+    public IReadOnlyList<Publishing.PublishOptions?> Publish { get; init; } = [];
+
     /// <summary>
     /// Configuration made in code (tests, tools): the engine options, responder key files, and <paramref name="store"/> — the
     /// settings object of a registered store adapter (e.g. <see cref="FileSystemStoreOptions"/>), or none.

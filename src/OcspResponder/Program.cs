@@ -71,7 +71,11 @@ csr.SetAction((parse, ct) => Guard("csr", () => CsrCommand.RunAsync(parse.GetVal
     parse.GetValue(csrSubjectOption)!, parse.GetValue(csrOutOption)!.FullName, parse.GetValue(csrPssOption), parse.GetValue(csrIdentityOption),
     Console.Out, Console.Error, ct)));
 
-var root = new RootCommand("OcspFunctions OCSP responder") { quickstart, serve, refresh, status, query, inspect, staple, csr };
+var publish = new Command("publish", "On the CA: validate the local CRLs and issued serials, then upload what changed to the responder's blob: inputs") { configOption, verboseOption };
+publish.SetAction((parse, ct) => Guard("publish", () =>
+    PublishCommand.RunAsync(parse.GetValue(configOption)?.FullName, parse.GetValue(verboseOption), Console.Out, Console.Error, ct)));
+
+var root = new RootCommand("OcspFunctions OCSP responder") { quickstart, serve, refresh, status, query, inspect, staple, csr, publish };
 return await root.Parse(args).InvokeAsync();
 
 // Expected failures print one clear line and exit 2; anything else is a bug and keeps its stack trace.

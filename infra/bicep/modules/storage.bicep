@@ -15,6 +15,10 @@ param identityPrincipalId string
 param operatorPrincipalId string
 param operatorPrincipalType string
 
+@description('The CA-side publish verb\'s principal (object id; empty: none) and its type.')
+param publisherPrincipalId string
+param publisherPrincipalType string
+
 var storageBlobDataContributorRoleId = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
@@ -106,6 +110,18 @@ resource operatorPkiUpload 'Microsoft.Authorization/roleAssignments@2022-04-01' 
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataContributorRoleId)
     principalId: operatorPrincipalId
     principalType: operatorPrincipalType
+  }
+}
+
+// The CA-side `publish` verb (a service principal, an Arc-enabled server's managed identity) uploads the CRLs and the
+// issued serials: Blob Data Contributor on "pki" only — never account-wide (it must not touch responses or state).
+resource publisherPkiUpload 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(publisherPrincipalId)) {
+  name: guid(pkiContainer.id, publisherPrincipalId, storageBlobDataContributorRoleId, 'publish')
+  scope: pkiContainer
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataContributorRoleId)
+    principalId: publisherPrincipalId
+    principalType: publisherPrincipalType
   }
 }
 

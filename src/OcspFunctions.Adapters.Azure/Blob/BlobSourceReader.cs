@@ -75,7 +75,7 @@ public sealed class BlobSourceReader(BlobServiceClient service) : ISourceReader
     private static (string Container, string Name) Parse(string location) =>
         TryParse(location, out var container, out var name) ? (container, name) : throw new SourceException($"'{location}' is not a blob:CONTAINER/NAME location");
 
-    private static bool TryParse(string location, out string container, out string name)
+    internal static bool TryParse(string location, out string container, out string name)
     {
         container = name = "";
         if (!location.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase)) return false;

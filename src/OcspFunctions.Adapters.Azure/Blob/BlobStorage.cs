@@ -53,6 +53,9 @@ public sealed class BlobStorage
     /// <summary>Reads <c>blob:CONTAINER/NAME</c> sources in the same account with the same credentials.</summary>
     public BlobSourceReader CreateSourceReader() => new(Service);
 
+    /// <summary>Uploads the CA side's inputs (the <c>publish</c> verb) with the same credentials.</summary>
+    public BlobPublishTarget CreatePublishTarget() => new(Service);
+
     /// <summary>Exponential retries on 408/429/500/502/503/504, transport errors and per-try network time-outs.</summary>
     public static BlobClientOptions DefaultClientOptions()
     {

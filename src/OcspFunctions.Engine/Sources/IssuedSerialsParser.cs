@@ -208,10 +208,12 @@ public static partial class IssuedSerialsParser
     private static readonly string[] CertutilDateFormats =
         ["M/d/yyyy h:mm tt", "M/d/yyyy h:mm:ss tt", "M/d/yyyy H:mm", "M/d/yyyy H:mm:ss"];
 
-    private static bool TryParseCertutilDate(string text, out DateTimeOffset value)
+    internal static bool TryParseCertutilDate(string text, out DateTimeOffset value)
     {
         // Newer Windows builds put a narrow no-break space before AM/PM.
-        var normalized = text.Replace('\u202F', ' ').Replace('\u00A0', ' ');
+        var normalized = text.Replace('\u202F', ' ').Replace('\u00A0', ' ').Trim();
+        // certutil -gmt appends " GMT" (the time is then UTC, as it is read anyway).
+        if (normalized.EndsWith(" GMT", StringComparison.Ordinal)) normalized = normalized[..^4].TrimEnd();
         return DateTimeOffset.TryParseExact(normalized, CertutilDateFormats, CultureInfo.InvariantCulture,
             DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out value);
     }

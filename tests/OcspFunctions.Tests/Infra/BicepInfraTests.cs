@@ -109,8 +109,8 @@ public sealed class BicepInfraTests
                      "Microsoft.Insights/metricAlerts", "Microsoft.Insights/scheduledQueryRules", "Microsoft.Insights/actionGroups",
                  })
             Assert.True(t.OfType(type).Any(), $"no {type} resource");
-        // 30 resources: the same set as the single-file template this replaced.
-        Assert.Equal(30, t.Resources.Count);
+        // 31 resources: the set of the single-file template this replaced, plus the publisher's optional role assignment.
+        Assert.Equal(31, t.Resources.Count);
     }
 
     /// <summary>Each mutation edits one Bicep file of a copy of infra/bicep; the named check must then fail on its compiled template.</summary>
@@ -134,6 +134,8 @@ public sealed class BicepInfraTests
         { "crypto-user-guid", "modules/keyvault.bicep", "var keyVaultCryptoUserRoleId = '12338af0-0e69-4776-bea7-57ae8d297424'", "var keyVaultCryptoUserRoleId = '21090545-7ca7-4776-b22c-e363652d74d2'", "role-crypto-user-on-key" },
         { "crypto-user-other-principal", "modules/keyvault.bicep", "    principalId: identityPrincipalId\n", "    principalId: operatorPrincipalId\n", "role-crypto-user-on-key" },
         { "blob-guid", "modules/storage.bicep", "var storageBlobDataContributorRoleId = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'", "var storageBlobDataContributorRoleId = '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'", "role-blob-contributor-on-storage" },
+        { "publisher-on-account", "modules/storage.bicep", "  name: guid(pkiContainer.id, publisherPrincipalId, storageBlobDataContributorRoleId, 'publish')\n  scope: pkiContainer\n", "  name: guid(pkiContainer.id, publisherPrincipalId, storageBlobDataContributorRoleId, 'publish')\n  scope: storage\n", "role-publisher-on-pki-container" },
+        { "publisher-owner", "modules/storage.bicep", "    principalId: publisherPrincipalId\n", "    principalId: operatorPrincipalId\n", "role-publisher-on-pki-container" },
         { "blob-on-resource-group", "modules/storage.bicep", "  scope: storage\n", "", "role-blob-contributor-on-storage" },
         { "shared-key", "modules/storage.bicep", "allowSharedKeyAccess: false", "allowSharedKeyAccess: true", "storage-locked-down" },
         { "public-blobs", "modules/storage.bicep", "allowBlobPublicAccess: false", "allowBlobPublicAccess: true", "storage-locked-down" },

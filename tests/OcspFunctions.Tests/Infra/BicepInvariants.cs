@@ -24,6 +24,7 @@ public static class BicepInvariants
         new("key-vault-premium-rbac-purge-protection", KeyVault),
         new("role-crypto-user-on-key", RoleCryptoUserOnKey),
         new("role-blob-contributor-on-storage", RoleBlobContributorOnStorage),
+        new("role-publisher-on-pki-container", RolePublisherOnPkiContainer),
         new("storage-locked-down", StorageLockedDown),
         new("function-app-flex-dotnet-isolated", FunctionApp),
         new("app-settings", AppSettings),
@@ -220,6 +221,23 @@ public static class BicepInvariants
             string role = a.Expand("properties.roleDefinitionId") ?? "";
             if (role.Contains(Owner, StringComparison.OrdinalIgnoreCase) || role.Contains(Contributor, StringComparison.OrdinalIgnoreCase))
                 yield return $"{a}: no Owner/Contributor role assignments";
+        }
+    }
+
+    /// <summary>The CA-side publisher's optional assignment: Blob Data Contributor, scoped to a container (never the account).</summary>
+    private static IEnumerable<string> RolePublisherOnPkiContainer(ArmTemplate t)
+    {
+        var assignments = t.OfType("Microsoft.Authorization/roleAssignments")
+            .Where(a => (a.Expand("properties.principalId") ?? "").Contains("publisherPrincipalId", StringComparison.Ordinal)).ToList();
+        if (assignments.Count == 0) yield return "no role assignment for publisherPrincipalId";
+        foreach (var a in assignments)
+        {
+            if (!a.Conditional) yield return $"{a}: must be conditional on a publisherPrincipalId being given";
+            if (!(a.Expand("properties.roleDefinitionId") ?? "").Contains(TerraformInvariants.StorageBlobDataContributor, StringComparison.OrdinalIgnoreCase))
+                yield return $"{a}: the publisher's role must be Storage Blob Data Contributor";
+            string scope = a.Expand("scope") ?? "<none: the resource group>";
+            if (!ScopedTo(scope, "Microsoft.Storage/storageAccounts/blobServices/containers"))
+                yield return $"{a}: the publisher's role must be scoped to the CA-inputs container, is scoped to {scope}";
         }
     }
 

@@ -80,6 +80,8 @@ public sealed class TerraformInfraTests
         { "crypto-user-on-vault", "keyvault.tf", "scope                = azurerm_key_vault_key.responder.resource_versionless_id", "scope                = azurerm_key_vault.this.id", "role-crypto-user-on-key" },
         { "crypto-user-role", "keyvault.tf", "role_definition_name = \"Key Vault Crypto User\"", "role_definition_name = \"Key Vault Reader\"", "role-crypto-user-on-key" },
         { "blob-reader", "main.tf", "role_definition_name = \"Storage Blob Data Contributor\"", "role_definition_name = \"Storage Blob Data Reader\"", "role-blob-contributor-on-storage" },
+        { "publisher-on-account", "main.tf", "  scope                = azurerm_storage_container.pki.id\n  role_definition_name = \"Storage Blob Data Contributor\"\n  principal_id         = var.publisher_principal_id", "  scope                = azurerm_storage_account.this.id\n  role_definition_name = \"Storage Blob Data Contributor\"\n  principal_id         = var.publisher_principal_id", "role-publisher-on-pki-container" },
+        { "publisher-always", "main.tf", "  count                = var.publisher_principal_id == \"\" ? 0 : 1\n", "", "role-publisher-on-pki-container" },
         { "blob-on-rg", "main.tf", "scope                = azurerm_storage_account.this.id", "scope                = azurerm_resource_group.this.id", "role-blob-contributor-on-storage" },
         { "shared-key", "main.tf", "shared_access_key_enabled       = false", "shared_access_key_enabled       = true", "storage-locked-down" },
         { "tls10", "main.tf", "min_tls_version                 = \"TLS1_2\"", "min_tls_version                 = \"TLS1_0\"", "storage-locked-down" },

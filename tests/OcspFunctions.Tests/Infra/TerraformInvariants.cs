@@ -82,6 +82,7 @@ public static class TerraformInvariants
         new("key-vault-premium-rbac-purge-protection", KeyVault),
         new("role-crypto-user-on-key", RoleCryptoUserOnKey),
         new("role-blob-contributor-on-storage", RoleBlobContributorOnStorage),
+        new("role-publisher-on-pki-container", RolePublisherOnPkiContainer),
         new("storage-locked-down", StorageLockedDown),
         new("function-app-flex-dotnet-isolated", FunctionApp),
         new("app-settings", AppSettings),
@@ -273,6 +274,20 @@ public static class TerraformInvariants
         foreach (var r in c.OfType("azurerm_role_assignment"))
             if (Regex.IsMatch(r.Str("scope") ?? "", @"resource_group|subscription") || r.Str("role_definition_name") is "Owner" or "Contributor")
                 yield return $"{r.Address}: no role assignments at resource-group/subscription scope or with Owner/Contributor";
+    }
+
+    /// <summary>The CA-side publisher's optional assignment: Blob Data Contributor, scoped to a container (never the account).</summary>
+    private static IEnumerable<string> RolePublisherOnPkiContainer(TerraformConfig c)
+    {
+        var assignments = c.OfType("azurerm_role_assignment").Where(r => r.Str("principal_id") == "${var.publisher_principal_id}").ToList();
+        if (assignments.Count == 0) yield return "no azurerm_role_assignment for var.publisher_principal_id";
+        foreach (var r in assignments)
+        {
+            if (r.Unconditional) yield return $"{r.Address}: must be conditional on publisher_principal_id (count)";
+            if (!IsRole(r, "Storage Blob Data Contributor", StorageBlobDataContributor)) yield return $"{r.Address}: the publisher's role must be Storage Blob Data Contributor";
+            if (!Regex.IsMatch(r.Str("scope") ?? "", @"^\$\{azurerm_storage_container\.\w+\.id\}$"))
+                yield return $"{r.Address}: the publisher's role must be scoped to the CA-inputs container, is scoped to {r.Str("scope")}";
+        }
     }
 
     // ----- Storage ------------------------------------------------------------------------------------------------
