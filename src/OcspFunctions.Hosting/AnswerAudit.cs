@@ -25,7 +25,7 @@ public sealed partial class AnswerAudit(HttpServeOptions options, ILoggerFactory
     {
         if (!_logger.IsEnabled(LogLevel.Information)) return;
         string algorithm = certId is null ? "" : certId.HashAlgorithm.Name() is "unsupported" ? Printable.Escape(certId.HashAlgorithmOid) : certId.HashAlgorithm.Name();
-        LogAnswer(_logger, status, method, certId is null ? "" : Convert.ToHexStringLower(certId.IssuerKeyHash),
+        LogAnswer(_logger, status, method, certId is null ? "" : Convert.ToHexString(certId.IssuerKeyHash),
             certId is null ? "" : Printable.Escape(certId.SerialNumber.ToString()), algorithm, source);
     }
 

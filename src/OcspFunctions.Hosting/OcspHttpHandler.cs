@@ -50,7 +50,7 @@ public sealed class OcspHttpHandler(IResponseSource source, HttpServeOptions opt
                     if (audit.Sample()) audit.Answer(status, method, certId, lookup.FromStore ? "store" : "cache");
                     return;
                 case LookupOutcome.Expired:
-                    metrics.ExpiredRefused(Convert.ToHexStringLower(certId.IssuerKeyHash), method);
+                    metrics.ExpiredRefused(Convert.ToHexString(certId.IssuerKeyHash), method);
                     logger.LogError("Refused an expired response for {CertId}: nextUpdate {NextUpdate:u} has passed; the refresh is failing",
                         certId, lookup.Response!.NextUpdate);
                     if (audit.Sample()) audit.Answer("tryLater", method, certId, lookup.FromStore ? "store" : "cache");

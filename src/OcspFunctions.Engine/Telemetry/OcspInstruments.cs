@@ -24,7 +24,7 @@ public sealed class OcspInstruments : IDisposable
     public const string IndexReloads = "ocsp.index.reloads";
     public const string StaleRefused = "ocsp.stale.refused";
     public const string Freshness = "ocsp.freshness";
-    public const string ResponderDaysToExpiry = "ocsp.responder.days_to_expiry";
+    public const string ResponderDaysToExpiry = "ocsp.responder.expiry";
     public const string Backlog = "ocsp.refresh.backlog";
     public const string RefreshRuns = "ocsp.refresh.runs";
     public const string RefreshDuration = "ocsp.refresh.duration";
@@ -53,18 +53,20 @@ public sealed class OcspInstruments : IDisposable
         _clientErrors = _meter.CreateCounter<long>(ClientErrors, "{request}", "requests whose POST body never fully arrived (no answer)");
         _cacheHits = _meter.CreateCounter<long>(CacheHits, "{answer}", "responses served from the in-memory cache");
         _storeReads = _meter.CreateCounter<long>(StoreReads, "{read}", "responses read from the store (cache misses)");
-        _storeReadDuration = _meter.CreateHistogram<double>(StoreReadDuration, "s", "time to read one response from the store");
+        _storeReadDuration = _meter.CreateHistogram(StoreReadDuration, "s", "time to read one response from the store", null,
+            new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] });
         _indexReloads = _meter.CreateCounter<long>(IndexReloads, "{reload}", "issuer indexes loaded after the refresh published a new manifest");
         _staleRefused = _meter.CreateCounter<long>(StaleRefused, "{answer}", "stored responses past their nextUpdate, refused with tryLater");
         _refreshRuns = _meter.CreateCounter<long>(RefreshRuns, "{run}", "refresh runs per issuer by outcome (succeeded, failed)");
-        _refreshDuration = _meter.CreateHistogram<double>(RefreshDuration, "s", "duration of a whole refresh run");
+        _refreshDuration = _meter.CreateHistogram(RefreshDuration, "s", "duration of a whole refresh run", null,
+            new InstrumentAdvice<double> { HistogramBucketBoundaries = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800] });
         _signatures = _meter.CreateCounter<long>(Signatures, "{signature}", "responses signed by the refresh");
         _signerFailures = _meter.CreateCounter<long>(SignerFailures, "{signature}", "signing calls that failed");
         _signerThrottled = _meter.CreateCounter<long>(SignerThrottled, "{response}", "throttling answers (HTTP 429) from the remote signer");
         _meter.CreateObservableGauge(Freshness, () => Readings(readings, r => r.OldestNextUpdate is { } t ? (t - time.GetUtcNow()).TotalSeconds : null),
             "s", "per issuer: time until the earliest nextUpdate of its published responses (negative: stale)");
         _meter.CreateObservableGauge(ResponderDaysToExpiry, () => Readings(readings, r => r.ResponderNotAfter is { } t ? (t - time.GetUtcNow()).TotalDays : null),
-            "d", "per issuer: days until the responder certificate expires");
+            "d", "per issuer: days until the responder certificate expires (from the manifest the responder loaded)");
         _meter.CreateObservableGauge(Backlog, () => Readings(readings, r => r.Backlog),
             "{serial}", "per issuer: serials due for signing that the last refresh left for the next run");
     }
