@@ -107,10 +107,11 @@ public sealed class BicepInfraTests
                      "Microsoft.Cdn/profiles/originGroups/origins", "Microsoft.Cdn/profiles/afdEndpoints/routes", "Microsoft.Cdn/profiles/customDomains",
                      "Microsoft.OperationalInsights/workspaces", "Microsoft.Insights/components", "Microsoft.Insights/webtests",
                      "Microsoft.Insights/metricAlerts", "Microsoft.Insights/scheduledQueryRules", "Microsoft.Insights/actionGroups",
+                     "Microsoft.Insights/workbooks",
                  })
             Assert.True(t.OfType(type).Any(), $"no {type} resource");
-        // 30 resources: the same set as the single-file template this replaced.
-        Assert.Equal(30, t.Resources.Count);
+        // 30 resources: the same set as the single-file template this replaced; + the OCSP workbook and the meter's alert rules (one copy loop).
+        Assert.Equal(32, t.Resources.Count);
     }
 
     /// <summary>Each mutation edits one Bicep file of a copy of infra/bicep; the named check must then fail on its compiled template.</summary>
