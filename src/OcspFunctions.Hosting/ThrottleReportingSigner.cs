@@ -9,7 +9,7 @@ namespace OcspFunctions.Hosting;
 /// A Key Vault signer whose 429 answers are added to <c>ocsp.signer.throttled</c> as they happen (the adapter counts them;
 /// this passes on the increase after each call). Everything else is the inner signer's.
 /// </summary>
-internal sealed class ThrottleReportingSigner(KeyVaultSigner inner, OcspInstruments instruments, string signer)
+public sealed class ThrottleReportingSigner(KeyVaultSigner inner, OcspInstruments instruments, string signer)
     : IOcspSigner, ISigningConcurrencyHint, IDisposable
 {
     private long _reported;
