@@ -178,6 +178,25 @@ public sealed class MetricsTests(TestPki pki)
         Assert.All(Enumerable.Range(0, 1000), _ => Assert.True(all.Sample()));
     }
 
+    [Fact]
+    public void Serve_PrometheusMetrics_and_AuditSampleRate_bind_from_settings_and_a_bad_value_is_named()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Ocsp:Store:Path"] = "store",
+            ["Ocsp:Serve:PrometheusMetrics"] = "true",
+            ["Ocsp:Serve:AuditSampleRate"] = "0.25",
+        };
+        var configuration = ConfigLoader.Load(null, settings);
+        Assert.True(configuration.Serve.PrometheusMetrics);
+        Assert.Equal(0.25, configuration.Serve.AuditSampleRate);
+        Assert.False(ConfigLoader.Load(null, new Dictionary<string, string?> { ["Ocsp:Store:Path"] = "store" }).Serve.PrometheusMetrics);
+
+        settings["Ocsp:Serve:AuditSampleRate"] = "often";
+        var e = Assert.Throws<ConfigLoader.ConfigurationException>(() => ConfigLoader.Load(null, settings));
+        Assert.Contains("AuditSampleRate", e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("-0.1")]
     [InlineData("1.5")]
