@@ -13,6 +13,7 @@ public static class FunctionApp
         CancellationToken cancellationToken)
     {
         await services.AddOcspResponderAsync(configuration, cancellationToken);
+        services.AddSingleton<RefreshAudit>();
         services.AddSingleton<RefreshRunner>();
         return services;
     }

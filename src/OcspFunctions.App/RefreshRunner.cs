@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using OcspFunctions.Engine;
+using OcspFunctions.Engine.Telemetry;
 using OcspFunctions.Hosting;
 
 namespace OcspFunctions.App;
@@ -8,15 +9,18 @@ namespace OcspFunctions.App;
 public sealed class RefreshFailedException(string message) : Exception(message);
 
 /// <summary>One refresh through the composition root, reported through ILogger with structured fields; throws when it failed.</summary>
-public sealed class RefreshRunner(OcspConfiguration configuration, ILoggerFactory loggers, TimeProvider time) : IDisposable
+public sealed class RefreshRunner(OcspConfiguration configuration, ILoggerFactory loggers, TimeProvider time, OcspInstruments instruments,
+    RefreshAudit audit) : IDisposable
 {
     private readonly HttpClient _http = new();
     private readonly ILogger _logger = loggers.CreateLogger<RefreshRunner>();
 
     public async Task<RefreshReport> RunAsync(CancellationToken cancellationToken)
     {
-        var engine = Composition.CreateRefreshEngine(configuration, _http, loggers.CreateLogger<RefreshEngine>(), time);
+        var engine = Composition.CreateRefreshEngine(configuration, _http, loggers.CreateLogger<RefreshEngine>(), time, instruments);
         var report = await engine.RunAsync(cancellationToken).ConfigureAwait(false);
+        // Metrics and one audit event per issuer, from the report and the manifests the run wrote.
+        await audit.RecordAsync(report, Composition.CreateStore(configuration), cancellationToken).ConfigureAwait(false);
         if (report.LockHeld)
         {
             // Another run (a replay after a lost host lease, or a CLI refresh) is writing; it publishes, this one has nothing to do.

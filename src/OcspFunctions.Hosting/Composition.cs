@@ -3,6 +3,7 @@ using OcspFunctions.Adapters.Http;
 using OcspFunctions.Engine;
 using OcspFunctions.Engine.Sources;
 using OcspFunctions.Engine.Store;
+using OcspFunctions.Engine.Telemetry;
 using OcspFunctions.Protocol;
 using OcspFunctions.Protocol.Signing;
 
@@ -39,7 +40,8 @@ public static class Composition
     }
 
     /// <summary>Per issuer the signer adapter its Responder settings selected (a key file, a Key Vault key…).</summary>
-    public static ISignerFactory CreateSignerFactory(OcspConfiguration configuration) => new ConfiguredSigners(configuration);
+    public static ISignerFactory CreateSignerFactory(OcspConfiguration configuration, OcspInstruments? instruments = null) =>
+        new ConfiguredSigners(configuration, instruments);
 
     /// <summary>The CA certificates, read the one way every certificate is read: through the source readers.</summary>
     public static async Task<IReadOnlyList<OcspIssuer>> LoadIssuersAsync(OcspConfiguration configuration, ISourceReader sources,
@@ -52,8 +54,8 @@ public static class Composition
     }
 
     public static RefreshEngine CreateRefreshEngine(OcspConfiguration configuration, HttpClient http, ILogger<RefreshEngine> logger,
-        TimeProvider? time = null) =>
-        new(configuration.Options, CreateStore(configuration), CreateSources(configuration, http), CreateSignerFactory(configuration),
+        TimeProvider? time = null, OcspInstruments? instruments = null) =>
+        new(configuration.Options, CreateStore(configuration), CreateSources(configuration, http), CreateSignerFactory(configuration, instruments),
             time ?? TimeProvider.System, logger);
 
     public static ILoggerFactory CreateLoggerFactory(bool verbose) => LoggerFactory.Create(builder =>
@@ -79,12 +81,12 @@ public static class Composition
     }
 
     /// <summary>Dispatches each issuer to the factory of the adapter its settings selected; one factory per adapter.</summary>
-    private sealed class ConfiguredSigners(OcspConfiguration configuration) : ISignerFactory
+    private sealed class ConfiguredSigners(OcspConfiguration configuration, OcspInstruments? instruments) : ISignerFactory
     {
         private readonly Dictionary<ISignerAdapter, IResponderKeyFactory> _factories = [];
         private readonly Lock _lock = new();
 
-        public Task<IOcspSigner> CreateAsync(IssuerOptions issuer, CancellationToken cancellationToken)
+        public async Task<IOcspSigner> CreateAsync(IssuerOptions issuer, CancellationToken cancellationToken)
         {
             int index = configuration.Options.Issuers.IndexOf(issuer);
             if (index < 0 || index >= configuration.IssuerSigners.Count || configuration.IssuerSigners[index].Count != 1)
@@ -96,7 +98,8 @@ public static class Composition
                 if (!_factories.TryGetValue(adapter, out factory!))
                     _factories[adapter] = factory = adapter.CreateFactory(configuration.SignerShared.GetValueOrDefault(adapter));
             }
-            return factory.CreateAsync(issuer, settings, cancellationToken);
+            var signer = await factory.CreateAsync(issuer, settings, cancellationToken).ConfigureAwait(false);
+            return ThrottleReportingSigner.Wrap(signer, instruments, Printable.Escape(issuer.Name));
         }
     }
 }

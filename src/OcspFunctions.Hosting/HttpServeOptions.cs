@@ -11,4 +11,10 @@ public sealed class HttpServeOptions
 
     /// <summary>POST body cap (RFC 5019 requests are ~100 bytes; Boulder caps at 10,000).</summary>
     public int MaxRequestBytes { get; set; } = 10_000;
+
+    /// <summary><c>serve</c> answers Prometheus text at /metrics (the OcspFunctions meter).</summary>
+    public bool PrometheusMetrics { get; set; }
+
+    /// <summary>Fraction of answers logged as an audit event: 0 off, 1 every answer.</summary>
+    public double AuditSampleRate { get; set; }
 }

@@ -47,6 +47,7 @@ public sealed class OcspConfiguration
         var (errors, warnings) = OcspOptionsValidator.Validate(Options);
         if (Serve.MaxAgeCap < TimeSpan.Zero) errors.Add("Ocsp:Serve:MaxAgeCap must not be negative");
         if (Serve.MaxRequestBytes <= 0) errors.Add("Ocsp:Serve:MaxRequestBytes must be positive");
+        if (!(Serve.AuditSampleRate is >= 0 and <= 1)) errors.Add("Ocsp:Serve:AuditSampleRate must be between 0 (off) and 1 (every answer)");
         for (int i = 0; i < IssuerSigners.Count && i < Options.Issuers.Count; i++)
         {
             if (IssuerSigners[i].Count == 1) continue;

@@ -17,7 +17,7 @@ namespace OcspFunctions.Hosting;
 /// one Debug line — never <c>internalError</c>, which is kept for store faults.
 /// </summary>
 public sealed class OcspHttpHandler(IResponseSource source, HttpServeOptions options, ResponderMetrics metrics, TimeProvider time,
-    ILogger<OcspHttpHandler> logger)
+    ILogger<OcspHttpHandler> logger, AnswerAudit audit)
 {
     public const string ResponseContentType = "application/ocsp-response";
     private const string NoCache = "max-age=0, no-cache, no-store";
@@ -26,6 +26,8 @@ public sealed class OcspHttpHandler(IResponseSource source, HttpServeOptions opt
     public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
+        string method = ResponderMetrics.MethodTag(request.Method);
+        CertId? certId = null;
         byte[] der;
         try
         {
@@ -39,27 +41,32 @@ public sealed class OcspHttpHandler(IResponseSource source, HttpServeOptions opt
             }
             var ocspRequest = OcspRequest.Decode(der.AsMemory(), options.MaxRequestBytes);
             // RFC 5019 §2.1.1: a pre-produced responder answers the first CertID.
-            var lookup = await source.LookupAsync(ocspRequest.FirstCertId, context.RequestAborted);
+            certId = ocspRequest.FirstCertId;
+            var lookup = await source.LookupAsync(certId, context.RequestAborted);
             switch (lookup.Outcome)
             {
                 case LookupOutcome.Found:
-                    await WriteFoundAsync(context, lookup.Response!);
+                    string status = await WriteFoundAsync(context, lookup.Response!, method);
+                    if (audit.Sample()) audit.Answer(status, method, certId, lookup.FromStore ? "store" : "cache");
                     return;
                 case LookupOutcome.Expired:
-                    metrics.ExpiredRefused();
+                    metrics.ExpiredRefused(Convert.ToHexString(certId.IssuerKeyHash), method);
                     logger.LogError("Refused an expired response for {CertId}: nextUpdate {NextUpdate:u} has passed; the refresh is failing",
-                        ocspRequest.FirstCertId, lookup.Response!.NextUpdate);
+                        certId, lookup.Response!.NextUpdate);
+                    if (audit.Sample()) audit.Answer("tryLater", method, certId, lookup.FromStore ? "store" : "cache");
                     await WriteErrorAsync(context, OcspResponseStatus.TryLater);
                     return;
                 default:
-                    metrics.Unauthorized();
+                    metrics.Unauthorized(method);
+                    if (audit.Sample()) audit.Answer("unauthorized", method, certId, "none");
                     await WriteErrorAsync(context, OcspResponseStatus.Unauthorized);
                     return;
             }
         }
         catch (MalformedRequestException e)
         {
-            metrics.Malformed();
+            metrics.Malformed(method);
+            if (audit.Sample()) audit.Answer("malformedRequest", method, null, "none");
             logger.LogDebug("Malformed request: {Reason}", e.Message);
             await WriteErrorAsync(context, OcspResponseStatus.MalformedRequest);
         }
@@ -77,7 +84,8 @@ public sealed class OcspHttpHandler(IResponseSource source, HttpServeOptions opt
         }
         catch (Exception e) when (e is OcspFunctions.Engine.Store.StoreException or IOException)
         {
-            metrics.InternalError();
+            metrics.InternalError(method);
+            if (audit.Sample()) audit.Answer("internalError", method, certId, "store");
             logger.LogError(e, "Store failure while answering");
             await WriteErrorAsync(context, OcspResponseStatus.InternalError);
         }
@@ -141,7 +149,8 @@ public sealed class OcspHttpHandler(IResponseSource source, HttpServeOptions opt
     /// <summary>The client did not deliver its POST body.</summary>
     private sealed class ClientBodyException(string reason, int received) : Exception($"{reason} (after {received} bytes)");
 
-    private async Task WriteFoundAsync(HttpContext context, CachedResponse response)
+    /// <summary>Writes a pre-signed response (or 304); returns the answer's status tag.</summary>
+    private async ValueTask<string> WriteFoundAsync(HttpContext context, CachedResponse response, string method)
     {
         var now = time.GetUtcNow();
         var headers = context.Response.Headers;
@@ -156,15 +165,16 @@ public sealed class OcspHttpHandler(IResponseSource source, HttpServeOptions opt
 
         if (IsNotModified(context.Request, response))
         {
-            metrics.NotModified();
+            metrics.NotModified(method);
             context.Response.StatusCode = StatusCodes.Status304NotModified;
-            return;
+            return "notModified";
         }
-        metrics.Served();
+        metrics.Served(response.Entry.Status, method);
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = ResponseContentType;
         context.Response.ContentLength = response.Der.Length;
         if (!HttpMethods.IsHead(context.Request.Method)) await context.Response.Body.WriteAsync(response.Der, context.RequestAborted);
+        return ResponderMetrics.StatusTag(response.Entry.Status);
     }
 
     /// <summary>RFC 9110 §13.1: If-None-Match wins over If-Modified-Since.</summary>

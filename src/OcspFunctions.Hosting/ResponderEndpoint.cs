@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using OcspFunctions.Engine;
 using OcspFunctions.Engine.Serving;
 using OcspFunctions.Engine.Store;
+using OcspFunctions.Engine.Telemetry;
 using OcspFunctions.Protocol;
 
 namespace OcspFunctions.Hosting;
@@ -50,10 +51,14 @@ public static class ResponderServices
         services.AddSingleton(configuration.Options);
         services.AddSingleton(configuration.Serve);
         services.AddSingleton(TimeProvider.System);
+        // The gauges read the manifests the responder has loaded (no I/O in a collection callback).
+        services.AddSingleton(sp => new OcspInstruments(() => sp.GetRequiredService<StoreResponseSource>().LoadedReadings(),
+            sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ResponderMetrics>();
+        services.AddSingleton<AnswerAudit>();
         services.AddSingleton(store);
         services.AddSingleton(sp => new StoreResponseSource(issuers, store, configuration.Options, sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger<StoreResponseSource>()));
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<StoreResponseSource>()) { Instruments = sp.GetRequiredService<OcspInstruments>() });
         services.AddSingleton<IResponseSource>(sp => sp.GetRequiredService<StoreResponseSource>());
         services.AddSingleton<OcspHttpHandler>();
         services.AddSingleton<ResponderEndpoint>();

@@ -38,7 +38,12 @@ public static class ResponderHost
         builder.Logging.AddFilter("OcspFunctions", LogLevel.Information);
 
         await builder.Services.AddOcspResponderAsync(configuration, cancellationToken, store);
+        bool prometheus = configuration.Serve.PrometheusMetrics;
+        if (OcspTelemetry.AnyExporter(prometheus, Environment.GetEnvironmentVariable))
+            builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddOcspMetrics(prometheus, Environment.GetEnvironmentVariable));
         var app = builder.Build();
+        // Before the responder (which answers every other path): GET /metrics, Prometheus text format.
+        if (prometheus) app.UseOpenTelemetryPrometheusScrapingEndpoint(OcspTelemetry.PrometheusPath);
         var endpoint = app.Services.GetRequiredService<ResponderEndpoint>();
         app.Run(endpoint.HandleAsync);
         return app;

@@ -1,4 +1,5 @@
-// Alerts: /health failing (standard web test + metric alert), RefreshTimer failing (scheduled query).
+// Alerts: /health failing (standard web test + metric alert), RefreshTimer failing (scheduled query), and on the
+// OcspFunctions meter: stale responses, refresh failing twice in a row, backlog growing, responder expiry, signer throttling.
 
 param location string
 param tags object
@@ -148,3 +149,121 @@ union
     }
   }
 }
+
+// Alerts on the OcspFunctions meter (customMetrics, as the Azure Monitor exporter writes it; README, Metrics). Each query
+// returns a row per problem, so "more than 0 rows" fires.
+var metricAlerts = [
+  {
+    name: 'stale'
+    displayName: 'OCSP stale responses refused or published'
+    description: 'A stored response past its nextUpdate was refused (tryLater), or an issuer\'s earliest nextUpdate has passed: the refresh is not publishing.'
+    severity: 1
+    window: 'PT15M'
+    query: '''
+customMetrics
+| where (name == 'ocsp.stale.refused' and valueSum > 0) or (name == 'ocsp.freshness' and valueMin <= 0)
+| extend issuer = tostring(customDimensions.issuer)
+| summarize by issuer
+'''
+  }
+  {
+    name: 'refresh-failing-twice'
+    displayName: 'OCSP refresh failed twice in a row'
+    description: 'The last two refresh runs of an issuer both failed; its responses are not being re-signed.'
+    severity: 1
+    window: 'PT30M'
+    query: '''
+customMetrics
+| where name == 'ocsp.refresh.runs' and valueSum > 0
+| extend issuer = tostring(customDimensions.issuer), outcome = tostring(customDimensions.outcome)
+| order by issuer asc, timestamp desc
+| extend position = row_number(1, prev(issuer) != issuer)
+| where position <= 2
+| summarize runs = count(), failed = countif(outcome == 'failed') by issuer
+| where runs == 2 and failed == 2
+'''
+  }
+  {
+    name: 'backlog-growing'
+    displayName: 'OCSP refresh backlog growing'
+    description: 'An issuer\'s backlog (serials left for the next run) is larger than an hour ago: the refresh cannot keep up.'
+    severity: 2
+    window: 'PT1H'
+    query: '''
+let backlog = customMetrics
+  | where name == 'ocsp.refresh.backlog'
+  | extend issuer = tostring(customDimensions.issuer);
+backlog
+| summarize arg_min(timestamp, valueMax) by issuer
+| project issuer, first = valueMax
+| join kind=inner (backlog | summarize arg_max(timestamp, valueMax) by issuer | project issuer, last = valueMax) on issuer
+| where last > 0 and last > first
+'''
+  }
+  {
+    name: 'responder-expiry'
+    displayName: 'OCSP responder certificate expires within 30 days'
+    description: 'The responder certificate of an issuer expires within 30 days: have the CA issue the next one.'
+    severity: 2
+    window: 'PT1H'
+    query: '''
+customMetrics
+| where name == 'ocsp.responder.expiry'
+| extend issuer = tostring(customDimensions.issuer)
+| summarize days = min(valueMin) by issuer
+| where days <= 30
+'''
+  }
+  {
+    name: 'signer-throttled'
+    displayName: 'OCSP signer throttled (HTTP 429)'
+    description: 'Key Vault / Managed HSM answered 429 to the refresh\'s signing calls: consider a Managed HSM or a longer validity.'
+    severity: 3
+    window: 'PT15M'
+    query: '''
+customMetrics
+| where name == 'ocsp.signer.throttled'
+| summarize throttled = sum(valueSum)
+| where throttled > 0
+'''
+  }
+]
+
+resource meterAlerts 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [
+  for alert in metricAlerts: {
+    name: '${alert.name}-${baseName}-${token}'
+    location: location
+    tags: tags
+    properties: {
+      displayName: alert.displayName
+      description: alert.description
+      severity: alert.severity
+      enabled: true
+      evaluationFrequency: 'PT5M'
+      windowSize: alert.window
+      scopes: [
+        appInsights.id
+      ]
+      criteria: {
+        allOf: [
+          {
+            query: alert.query
+            timeAggregation: 'Count'
+            operator: 'GreaterThan'
+            threshold: 0
+            failingPeriods: {
+              numberOfEvaluationPeriods: 1
+              minFailingPeriodsToAlert: 1
+            }
+          }
+        ]
+      }
+      autoMitigate: true
+      actions: {
+        actionGroups: empty(alertEmail) ? [] : [
+          actionGroup.id
+        ]
+      }
+    }
+  }
+]

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using OcspFunctions.Engine.Store;
+using OcspFunctions.Engine.Telemetry;
 using OcspFunctions.Protocol;
 
 namespace OcspFunctions.Engine.Serving;
@@ -17,7 +19,7 @@ public enum LookupOutcome
 }
 
 /// <summary>A lookup's answer with what the HTTP layer needs for its caching headers (RFC 5019 §6.2).</summary>
-public sealed record ResponseLookup(LookupOutcome Outcome, CachedResponse? Response = null)
+public sealed record ResponseLookup(LookupOutcome Outcome, CachedResponse? Response = null, bool FromStore = false)
 {
     public static readonly ResponseLookup Unauthorized = new(LookupOutcome.Unauthorized);
 }
@@ -72,6 +74,14 @@ public sealed class StoreResponseSource : IResponseSource
 
     public IssuerDirectory Issuers => _issuers;
 
+    /// <summary>Cache hits, store reads and index reloads are counted here when set.</summary>
+    public OcspInstruments? Instruments { get; init; }
+
+    /// <summary>Per issuer (key hash) what the last loaded manifest says, for the freshness gauges; no I/O.</summary>
+    public IEnumerable<IssuerReading> LoadedReadings() =>
+        _states.Values.Where(s => s.Manifest is not null)
+            .Select(s => new IssuerReading(s.Issuer.KeyHashHex, s.Manifest!.OldestNextUpdate, s.Manifest.ResponderNotAfter, s.Manifest.Backlog));
+
     private sealed class IssuerState(OcspIssuer issuer)
     {
         public OcspIssuer Issuer { get; } = issuer;
@@ -99,8 +109,11 @@ public sealed class StoreResponseSource : IResponseSource
         var key = new CacheKey(certId.HashAlgorithm, issuer, certId.SerialNumber);
         var now = _time.GetUtcNow();
         // thisUpdate has minute resolution, so compare the whole entry: a revocation within the same minute still shows.
+        bool fromStore = false;
         if (!_cache.TryGetValue(key, out var cached) || cached.Entry != entry)
         {
+            fromStore = true;
+            long started = Stopwatch.GetTimestamp();
             var read = await ReadAsync(state, entry, cancellationToken).ConfigureAwait(false);
             if (read is null)
             {
@@ -121,11 +134,15 @@ public sealed class StoreResponseSource : IResponseSource
                 throw new StoreException($"stored responses of serial {certId.SerialNumber} in pack {entry.Pack} are unreadable: {e.Message}", e);
             }
             if (stored is null) return ResponseLookup.Unauthorized; // a hash algorithm this issuer does not pre-sign
+            Instruments?.StoreRead(Stopwatch.GetElapsedTime(started));
             cached = Describe(stored, entry);
             if (cached is null) return ResponseLookup.Unauthorized;
             Remember(key, cached);
         }
-        return cached.NextUpdate <= now ? new ResponseLookup(LookupOutcome.Expired, cached) : new ResponseLookup(LookupOutcome.Found, cached);
+        else Instruments?.CacheHit();
+        return cached.NextUpdate <= now
+            ? new ResponseLookup(LookupOutcome.Expired, cached, fromStore)
+            : new ResponseLookup(LookupOutcome.Found, cached, fromStore);
     }
 
     /// <summary>A record and its pack's certificates (headers are cached: packs never change); null when the pack is gone.</summary>
@@ -224,6 +241,7 @@ public sealed class StoreResponseSource : IResponseSource
                     state.Manifest = IssuerManifest.Parse(manifest.Content, StoreLayout.Manifest(id));
                     state.ManifestETag = manifest.ETag;
                     _logger.LogInformation("Loaded index of issuer {IssuerId}: {Count} serials", id, state.Index.Entries.Count);
+                    Instruments?.IndexReload(id);
                 }
             }
             catch (StoreException e)

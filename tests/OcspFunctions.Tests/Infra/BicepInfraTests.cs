@@ -107,10 +107,12 @@ public sealed class BicepInfraTests
                      "Microsoft.Cdn/profiles/originGroups/origins", "Microsoft.Cdn/profiles/afdEndpoints/routes", "Microsoft.Cdn/profiles/customDomains",
                      "Microsoft.OperationalInsights/workspaces", "Microsoft.Insights/components", "Microsoft.Insights/webtests",
                      "Microsoft.Insights/metricAlerts", "Microsoft.Insights/scheduledQueryRules", "Microsoft.Insights/actionGroups",
+                     "Microsoft.Insights/workbooks",
                  })
             Assert.True(t.OfType(type).Any(), $"no {type} resource");
-        // 31 resources: the set of the single-file template this replaced, plus the publisher's optional role assignment.
-        Assert.Equal(31, t.Resources.Count);
+        // 33 resources: the 30 of the single-file template this replaced, the publisher's optional role assignment, the OCSP
+        // workbook and the meter's alert rules (one copy loop).
+        Assert.Equal(33, t.Resources.Count);
     }
 
     /// <summary>Each mutation edits one Bicep file of a copy of infra/bicep; the named check must then fail on its compiled template.</summary>
