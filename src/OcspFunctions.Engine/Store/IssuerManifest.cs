@@ -42,6 +42,9 @@ public sealed class IssuerManifest
     public DateTimeOffset? NextRefreshDue { get; set; }
     public DateTimeOffset? ResponderNotAfter { get; set; }
 
+    /// <summary>Responses per second the last run that signed enough of them achieved (<see cref="ResponderRollover"/>).</summary>
+    public double? SigningRate { get; set; }
+
     /// <summary>Packs the index refers to.</summary>
     public int Packs { get; set; }
 
