@@ -71,7 +71,9 @@ csr.SetAction((parse, ct) => Guard("csr", () => CsrCommand.RunAsync(parse.GetVal
     parse.GetValue(csrSubjectOption)!, parse.GetValue(csrOutOption)!.FullName, parse.GetValue(csrPssOption), parse.GetValue(csrIdentityOption),
     Console.Out, Console.Error, ct)));
 
-var root = new RootCommand("OcspFunctions OCSP responder") { quickstart, serve, refresh, status, query, inspect, staple, csr };
+var responder = ResponderCommand.Create(Guard);
+
+var root = new RootCommand("OcspFunctions OCSP responder") { quickstart, serve, refresh, status, query, inspect, staple, csr, responder };
 return await root.Parse(args).InvokeAsync();
 
 // Expected failures print one clear line and exit 2; anything else is a bug and keeps its stack trace.
