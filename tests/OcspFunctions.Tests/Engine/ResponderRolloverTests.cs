@@ -77,13 +77,13 @@ public sealed class ResponderRolloverTests(TestPki pki)
         async Task<IssuerRefreshResult> RunAsync()
         {
             var report = await new RefreshEngine(options, new FileSystemObjectStore(ca.StorePath), new CompositeSourceReader([new FileSourceReader()]),
-                new SlowSigners(0.00001), TimeProvider.System, NullLogger<RefreshEngine>.Instance).RunAsync(CancellationToken.None);
+                new SlowSigners(0.000001), TimeProvider.System, NullLogger<RefreshEngine>.Instance).RunAsync(CancellationToken.None);
             return Assert.Single(report.Issuers);
         }
         var first = await RunAsync();
         Assert.True(first.Succeeded, string.Join("; ", first.Errors));
 
-        // A new certificate for the same key (a renewal): a dozen responses at 0.00001/s take 14 days; the old one has under 2 left.
+        // A new certificate for the same key (a renewal): a dozen responses at 0.000001/s take 139 days; the old one has under 20 left.
         OpenSsl.Run(ca.Directory, "req", "-new", "-key", ca.ResponderKeyPath, "-subj", "/CN=renewed responder", "-out", "renewed.csr");
         OpenSsl.Run(ca.Directory, "x509", "-req", "-in", "renewed.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-days", "60", "-sha256",
             "-extfile", "openssl.cnf", "-extensions", "ocsp_ext", "-set_serial", "0x0BEEF", "-out", "renewed.pem");
