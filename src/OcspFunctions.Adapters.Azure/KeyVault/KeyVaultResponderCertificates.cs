@@ -105,6 +105,10 @@ public sealed class KeyVaultResponderCertificates(CertificateClient client, Time
         {
             throw Failure($"creating certificate '{name}'", e);
         }
+        catch (global::Azure.Identity.AuthenticationFailedException e)
+        {
+            throw new KeyVaultException($"Key Vault creating certificate '{name}': no token ({FirstLine(e.Message)}); sign in (az login) or check the managed identity", inner: e);
+        }
         return operation.Properties.Csr is { Length: > 0 } csr
             ? csr
             : throw new KeyVaultException($"Key Vault certificate '{name}': the pending operation has no CSR (is the policy's issuer 'Unknown'?)");
@@ -121,6 +125,10 @@ public sealed class KeyVaultResponderCertificates(CertificateClient client, Time
         catch (RequestFailedException e)
         {
             throw Failure($"reading the pending request of '{name}'", e);
+        }
+        catch (global::Azure.Identity.AuthenticationFailedException e)
+        {
+            throw new KeyVaultException($"Key Vault reading the pending request of '{name}': no token ({FirstLine(e.Message)}); sign in (az login) or check the managed identity", inner: e);
         }
     }
 
@@ -140,6 +148,10 @@ public sealed class KeyVaultResponderCertificates(CertificateClient client, Time
         catch (RequestFailedException e)
         {
             throw Failure($"merging into certificate '{name}'", e);
+        }
+        catch (global::Azure.Identity.AuthenticationFailedException e)
+        {
+            throw new KeyVaultException($"Key Vault merging into certificate '{name}': no token ({FirstLine(e.Message)}); sign in (az login) or check the managed identity", inner: e);
         }
     }
 
@@ -164,6 +176,10 @@ public sealed class KeyVaultResponderCertificates(CertificateClient client, Time
         {
             throw Failure($"listing the versions of certificate '{name}'", e);
         }
+        catch (global::Azure.Identity.AuthenticationFailedException e)
+        {
+            throw new KeyVaultException($"Key Vault listing the versions of certificate '{name}': no token ({FirstLine(e.Message)}); sign in (az login) or check the managed identity", inner: e);
+        }
         var skipped = new List<string>();
         foreach (var properties in candidates.OrderByDescending(v => v.CreatedOn ?? DateTimeOffset.MinValue))
         {
@@ -175,6 +191,10 @@ public sealed class KeyVaultResponderCertificates(CertificateClient client, Time
             catch (RequestFailedException e)
             {
                 throw Failure($"reading certificate '{name}' version {properties.Version}", e);
+            }
+            catch (global::Azure.Identity.AuthenticationFailedException e)
+            {
+                throw new KeyVaultException($"Key Vault reading certificate '{name}' version {properties.Version}: no token ({FirstLine(e.Message)}); sign in (az login) or check the managed identity", inner: e);
             }
             if (bundle.Cer is not { Length: > 0 } || bundle.KeyId is null)
             {
