@@ -103,4 +103,29 @@ public sealed class ResponderRolloverTests(TestPki pki)
         var after = await RunAsync();
         Assert.True(after.Succeeded, string.Join("; ", after.Errors));
     }
+
+    [Fact]
+    public async Task Status_shows_the_days_left_warns_under_30_and_exits_1_under_7()
+    {
+        var ca = new CaWorkspace(pki, pki.Ca("ec"), "expiry-status");
+        string config = Path.Combine(ca.Directory, "ocsp.json");
+        File.WriteAllText(config, """
+            { "Ocsp": { "Store": { "Path": "store" }, "Timing": { "Validity": "1.00:00:00" }, "Issuers": [ { "Name": "test-ca",
+              "Certificate": "ca.pem", "Crls": [ "crl.pem" ], "IssuedSerials": "index.txt",
+              "Responder": { "Certificate": "responder.pem", "Key": "responder.pkcs8.pem" } } ] } }
+            """);
+        Assert.Equal(0, await OcspResponder.Cli.RefreshCommand.RunAsync(config, false, TextWriter.Null, TextWriter.Null, CancellationToken.None));
+        var output = new StringWriter();
+        Assert.Equal(0, await OcspResponder.Cli.StatusCommand.RunAsync(config, output, TextWriter.Null, CancellationToken.None));
+        Assert.Matches(@"responder certificate expires: \S+ \S+ \((19|20)(\.\d)? days\) — warning: under 30 days left", output.ToString());
+
+        // A responder certificate with 5 days left: still signing (over 8 hours), but status fails.
+        OpenSsl.Run(ca.Directory, "req", "-new", "-key", ca.ResponderKeyPath, "-subj", "/CN=short responder", "-out", "short.csr");
+        OpenSsl.Run(ca.Directory, "x509", "-req", "-in", "short.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-days", "5", "-sha256",
+            "-extfile", "openssl.cnf", "-extensions", "ocsp_ext", "-set_serial", "0x05EC", "-out", "responder.pem");
+        Assert.Equal(0, await OcspResponder.Cli.RefreshCommand.RunAsync(config, false, TextWriter.Null, TextWriter.Null, CancellationToken.None));
+        output = new StringWriter();
+        Assert.Equal(1, await OcspResponder.Cli.StatusCommand.RunAsync(config, output, TextWriter.Null, CancellationToken.None));
+        Assert.Matches(@"\((4|5)(\.\d)? days\) — EXPIRING: under 7 days left", output.ToString());
+    }
 }
