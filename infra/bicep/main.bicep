@@ -95,6 +95,9 @@ param storageSku string = 'Standard_LRS'
 @description('Extra app settings merged over the generated ones (e.g. a second issuer: Ocsp__Issuers__1__…).')
 param additionalAppSettings object = {}
 
+@description('Optional: the responder certificate\'s name in the vault when it is a Key Vault certificate (responder request / merge; Responder:KeyVaultCertificate): grants the app and the operator its roles and narrows the near-expiry alert to it.')
+param responderCertificateName string = ''
+
 param tags object = {}
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -152,6 +155,7 @@ module keyVault 'modules/keyvault.bicep' = {
     identityPrincipalId: identity.properties.principalId
     operatorPrincipalId: operatorPrincipalId
     operatorPrincipalType: operatorPrincipalType
+    responderCertificateName: responderCertificateName
   }
 }
 

@@ -62,3 +62,67 @@ resource "azurerm_role_assignment" "operator_key_crypto_user" {
   role_definition_name = "Key Vault Crypto User"
   principal_id         = var.operator_principal_id
 }
+
+# ----- The responder certificate as a Key Vault certificate (Responder:KeyVaultCertificate) -----------------------------
+# Each `responder request` makes a new certificate version with a new key (keys/NAME/VERSION) that does not exist at
+# deployment time: the app reads certificates and signs with their keys at VAULT scope (this vault holds nothing else).
+resource "azurerm_role_assignment" "app_certificate_user" {
+  count                = var.responder_certificate_name == "" ? 0 : 1
+  scope                = azurerm_key_vault.this.id
+  role_definition_name = "Key Vault Certificate User"
+  principal_id         = azurerm_user_assigned_identity.app.principal_id
+  principal_type       = "ServicePrincipal"
+}
+
+resource "azurerm_role_assignment" "app_vault_crypto_user" {
+  count                = var.responder_certificate_name == "" ? 0 : 1
+  scope                = azurerm_key_vault.this.id
+  role_definition_name = "Key Vault Crypto User"
+  principal_id         = azurerm_user_assigned_identity.app.principal_id
+  principal_type       = "ServicePrincipal"
+}
+
+# The operator runs `responder request` / `responder merge`: Certificates Officer.
+resource "azurerm_role_assignment" "operator_certificates_officer" {
+  count                = var.responder_certificate_name == "" || var.operator_principal_id == "" ? 0 : 1
+  scope                = azurerm_key_vault.this.id
+  role_definition_name = "Key Vault Certificates Officer"
+  principal_id         = var.operator_principal_id
+}
+
+# Near-expiry alert. The certificate's own lifetime action (set by `responder request`: EmailContacts 30 days before
+# expiry; AutoRenew is impossible with issuer Unknown) cannot be deployed here — certificate policies are data-plane.
+# Key Vault publishes CertificateNearExpiry and CertificateExpired to Event Grid; the subscription turns them into
+# Azure Monitor alerts. azurerm's event subscription has no Monitor Alert destination, so it is an azapi resource
+# with exactly the Bicep body.
+resource "azurerm_eventgrid_system_topic" "vault" {
+  name                = "${local.key_vault_name}-events"
+  resource_group_name = azurerm_resource_group.this.name
+  location            = azurerm_resource_group.this.location
+  source_resource_id  = azurerm_key_vault.this.id
+  topic_type          = "Microsoft.KeyVault.vaults"
+  tags                = var.tags
+}
+
+resource "azapi_resource" "certificate_near_expiry" {
+  type      = "Microsoft.EventGrid/systemTopics/eventSubscriptions@2025-02-15"
+  name      = "responder-certificate-near-expiry"
+  parent_id = azurerm_eventgrid_system_topic.vault.id
+  body = {
+    properties = {
+      eventDeliverySchema = "CloudEventSchemaV1_0"
+      filter = {
+        includedEventTypes = ["Microsoft.KeyVault.CertificateNearExpiry", "Microsoft.KeyVault.CertificateExpired"]
+        subjectBeginsWith  = var.responder_certificate_name
+      }
+      destination = {
+        endpointType = "MonitorAlert"
+        properties = {
+          severity     = "Sev1"
+          description  = "The OCSP responder certificate in Key Vault ${local.key_vault_name} is near expiry or expired: run responder request, have the CA sign the CSR, run responder merge."
+          actionGroups = azurerm_monitor_action_group.operator[*].id
+        }
+      }
+    }
+  }
+}

@@ -138,3 +138,9 @@ variable "tags" {
   type    = map(string)
   default = {}
 }
+
+variable "responder_certificate_name" {
+  description = "Optional: the responder certificate's name in the vault when it is a Key Vault certificate (responder request / merge; Responder:KeyVaultCertificate): grants the app and the operator its roles and narrows the near-expiry alert to it."
+  type        = string
+  default     = ""
+}

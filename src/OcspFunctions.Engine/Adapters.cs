@@ -63,6 +63,9 @@ public interface ISignerAdapter
 
     /// <summary>The section under <c>Ocsp</c> the shared settings are bound from.</summary>
     string? SharedSection => null;
+
+    /// <summary>Whether these settings bring the responder certificate with the key (<see cref="IResponderCertificateSource"/>).</summary>
+    bool SuppliesCertificate(object options) => false;
 }
 
 /// <summary>Creates the signer of one issuer from its bound adapter settings.</summary>
@@ -87,6 +90,10 @@ public abstract class SignerAdapter<TOptions> : ISignerAdapter where TOptions : 
     public virtual Type? SharedOptionsType => null;
 
     public virtual string? SharedSection => null;
+
+    public bool SuppliesCertificate(object options) => SuppliesCertificate((TOptions)options);
+
+    protected virtual bool SuppliesCertificate(TOptions options) => false;
 }
 
 /// <summary>A typed <see cref="IStoreAdapter"/>.</summary>

@@ -5,7 +5,9 @@ namespace OcspFunctions.Engine;
 /// <summary>Start-up validation with messages that name the setting, so a bad app setting fails loudly and early.</summary>
 public static class OcspOptionsValidator
 {
-    public static (List<string> Errors, List<string> Warnings) Validate(OcspOptions options)
+    /// <param name="signerSuppliesCertificate">Per issuer index: whether its signer adapter brings the responder certificate
+    /// (a Key Vault certificate), so Responder:Certificate is not needed.</param>
+    public static (List<string> Errors, List<string> Warnings) Validate(OcspOptions options, Func<int, bool>? signerSuppliesCertificate = null)
     {
         var (errors, warnings) = TimingPolicy.Validate(options.Timing);
         if (options.Issuers.Count == 0) errors.Add("Ocsp:Issuers is empty: configure at least one issuer");
@@ -23,7 +25,10 @@ public static class OcspOptionsValidator
             if (string.IsNullOrWhiteSpace(issuer.Name)) errors.Add($"{at}:Name is required");
             else if (!names.Add(issuer.Name)) errors.Add($"{at}:Name '{issuer.Name}' is used twice");
             if (string.IsNullOrWhiteSpace(issuer.Certificate)) errors.Add($"{at}:Certificate (the CA certificate) is required");
-            if (string.IsNullOrWhiteSpace(issuer.Responder.Certificate)) errors.Add($"{at}:Responder:Certificate is required");
+            bool supplied = signerSuppliesCertificate?.Invoke(i) ?? false;
+            if (supplied && !string.IsNullOrWhiteSpace(issuer.Responder.Certificate))
+                errors.Add($"{at}:Responder: set Certificate or KeyVaultCertificate, not both (the Key Vault certificate brings its own certificate)");
+            else if (!supplied && string.IsNullOrWhiteSpace(issuer.Responder.Certificate)) errors.Add($"{at}:Responder:Certificate is required");
             // Which key signs (a key file, Key Vault…) is checked by the host against the registered signer adapters.
             foreach (var name in issuer.HashAlgorithms)
             {

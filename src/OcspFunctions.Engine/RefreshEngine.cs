@@ -211,16 +211,17 @@ public sealed class RefreshEngine(
     {
         string id = manifest.IssuerId;
 
-        // Responder certificate and key (RFC 6960 §4.2.2.2).
-        var responder = CertificateFiles.Load(
+        // Responder certificate and key (RFC 6960 §4.2.2.2): the signer's own certificate (a Key Vault certificate) or the file.
+        var signer = await signers.CreateAsync(issuer, cancellationToken).ConfigureAwait(false);
+        var supplied = signer as IResponderCertificateSource;
+        var responder = supplied?.ResponderCertificate ?? CertificateFiles.Load(
             await _sources.FetchAsync(id, manifest, issuer.Responder.Certificate, cancellationToken).ConfigureAwait(false), SourceSupport.Display(issuer.Responder.Certificate));
+        string responderShown = supplied?.ResponderCertificate is not null ? supplied.ResponderCertificateLocation ?? "from the signer" : SourceSupport.Display(issuer.Responder.Certificate);
         var findings = ResponderCertificateCheck.Check(responder, ca, now, TimingPolicy.MinimumValidity);
         result.Warnings.AddRange(findings.Where(f => f.Severity == FindingSeverity.Warning).Select(f => Printable.Escape(f.ToString())));
         var errors = findings.Where(f => f.Severity == FindingSeverity.Error).ToList();
-        string responderShown = SourceSupport.Display(issuer.Responder.Certificate);
         if (errors.Count > 0)
             throw new SourceException($"responder certificate {responderShown} ('{responder.Subject}') is not usable: {string.Join("; ", errors)}");
-        var signer = await signers.CreateAsync(issuer, cancellationToken).ConfigureAwait(false);
         var spki = await signer.GetSubjectPublicKeyInfoAsync(cancellationToken).ConfigureAwait(false);
         if (!spki.AsSpan().SequenceEqual(responder.PublicKey.ExportSubjectPublicKeyInfo()))
             throw new SourceException($"the responder key does not match the responder certificate {responderShown} ('{responder.Subject}')");
@@ -340,6 +341,16 @@ public sealed class RefreshEngine(
         {
             foreach (var serial in index.Entries.Keys.ToList()) index.Entries[serial] = index.Entries[serial] with { ThisUpdate = 0 };
             indexDirty = true;
+        }
+
+        // A new responder certificate: the old one's remaining life must cover re-signing everything. Flagged as an issuer
+        // error with the numbers; the re-signing still goes ahead (holding it back would only let more responses go stale).
+        if (resignAll && manifest.SigningFingerprint is { } previous && !previous.StartsWith(inputs.Responder.Thumbprint + "|", StringComparison.Ordinal)
+            && ResponderRollover.CheckRollover(manifest.ResponderNotAfter, responderNotAfter, (long)index.Entries.Count * algorithms.Length, manifest.SigningRate,
+                (inputs.Signer as ISigningRateHint)?.DeclaredSignaturesPerSecond, now) is { } rollover)
+        {
+            result.Errors.Add(rollover);
+            logger.LogError("Issuer {Issuer}: {Error}", Printable.Escape(issuer.Name), rollover);
         }
 
         var plan = WorkPlan.Build(statuses, index, now, RefreshDue);
@@ -475,7 +486,8 @@ public sealed class RefreshEngine(
             logger.LogWarning(e, "Issuer {Issuer}: could not retire unused packs", Printable.Escape(issuer.Name));
         }
 
-        result.Succeeded = result.SigningFailures == 0;
+        // An error recorded while publishing went ahead (a roll-over that cannot finish in time) still fails the issuer.
+        result.Succeeded = result.SigningFailures == 0 && result.Errors.Count == 0;
         manifest.LastRunSucceeded = result.Succeeded;
         if (result.Succeeded) manifest.LastSuccess = run.Now;
         manifest.Errors = [.. result.Errors];

@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using OcspFunctions.Protocol.Signing;
 
 namespace OcspFunctions.Engine;
@@ -38,11 +39,24 @@ public interface ISigningConcurrencyHint
 }
 
 /// <summary>
-/// Implemented by a signer with a documented throughput limit (a Key Vault's throttling): the capacity check uses it
-/// instead of, or before there is, a rate measured by a refresh.
+/// Implemented by a signer whose key comes with its certificate (a Key Vault certificate: the newest enabled version and
+/// its key): the refresh uses <see cref="ResponderCertificate"/> and reads <see cref="ResponderOptions.Certificate"/> only
+/// when this is null.
+/// </summary>
+public interface IResponderCertificateSource
+{
+    X509Certificate2? ResponderCertificate { get; }
+
+    /// <summary>Where the certificate came from, for messages (e.g. the certificate version's URL).</summary>
+    string? ResponderCertificateLocation { get; }
+}
+
+/// <summary>
+/// Implemented by a signer that knows its service's sustained signing rate (a Key Vault's documented quota), used when no
+/// rate has been measured yet (<see cref="ResponderRollover"/>).
 /// </summary>
 public interface ISigningRateHint
 {
-    /// <summary>Signatures per second the key service allows; null when not known.</summary>
+    /// <summary>Signatures per second the service allows, or null when it has no stated limit.</summary>
     double? DeclaredSignaturesPerSecond { get; }
 }

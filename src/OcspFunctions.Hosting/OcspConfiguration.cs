@@ -44,7 +44,8 @@ public sealed class OcspConfiguration
     /// <summary>Errors and warnings of the whole configuration: the engine's rules, then which key signs for each issuer.</summary>
     public (List<string> Errors, List<string> Warnings) Validate()
     {
-        var (errors, warnings) = OcspOptionsValidator.Validate(Options);
+        var (errors, warnings) = OcspOptionsValidator.Validate(Options,
+            i => i < IssuerSigners.Count && IssuerSigners[i].Count == 1 && IssuerSigners[i][0].Adapter.SuppliesCertificate(IssuerSigners[i][0].Settings));
         if (Serve.MaxAgeCap < TimeSpan.Zero) errors.Add("Ocsp:Serve:MaxAgeCap must not be negative");
         if (Serve.MaxRequestBytes <= 0) errors.Add("Ocsp:Serve:MaxRequestBytes must be positive");
         if (!(Serve.AuditSampleRate is >= 0 and <= 1)) errors.Add("Ocsp:Serve:AuditSampleRate must be between 0 (off) and 1 (every answer)");

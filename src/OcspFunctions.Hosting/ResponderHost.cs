@@ -80,6 +80,7 @@ public static class ResponderHost
                 oldestNextUpdate = manifest?.OldestNextUpdate,
                 nextRefreshDue = manifest?.NextRefreshDue,
                 responderNotAfter = manifest?.ResponderNotAfter,
+                responderDaysToExpiry = ResponderRollover.DaysToExpiry(manifest?.ResponderNotAfter, now),
                 good = manifest?.Good,
                 revoked = manifest?.Revoked,
                 issuedSerials = manifest?.IssuedSerialCount,
@@ -96,11 +97,16 @@ public static class ResponderHost
             new JsonSerializerOptions { WriteIndented = true }, context.RequestAborted);
     }
 
-    /// <summary><c>stale</c> beats <c>failing</c>: stale responses are what clients notice.</summary>
+    /// <summary>
+    /// <c>stale</c> beats <c>failing</c>: stale responses are what clients notice; <c>expiring</c> (the responder certificate
+    /// has 7 days or less, <see cref="ResponderRollover.FailBefore"/>) comes last.
+    /// </summary>
     public static string HealthState(IssuerManifest? manifest, DateTimeOffset now) =>
         manifest is null
         || manifest.OldestNextUpdate is { } oldest && oldest <= now
         || manifest.NextRefreshDue is { } due && due + StaleAfterDue < now
             ? "stale"
-            : manifest.LastRunSucceeded ? "fresh" : "failing";
+            : !manifest.LastRunSucceeded ? "failing"
+            : ResponderRollover.ExpiryLevel(manifest.ResponderNotAfter, now) == "fail" ? "expiring"
+            : "fresh";
 }

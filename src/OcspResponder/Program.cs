@@ -75,7 +75,9 @@ var publish = new Command("publish", "On the CA: validate the local CRLs and iss
 publish.SetAction((parse, ct) => Guard("publish", () =>
     PublishCommand.RunAsync(parse.GetValue(configOption)?.FullName, parse.GetValue(verboseOption), Console.Out, Console.Error, ct)));
 
-var root = new RootCommand("OcspFunctions OCSP responder") { quickstart, serve, refresh, status, query, inspect, staple, csr, publish };
+var responder = ResponderCommand.Create(Guard);
+
+var root = new RootCommand("OcspFunctions OCSP responder") { quickstart, serve, refresh, status, query, inspect, staple, csr, publish, responder };
 return await root.Parse(args).InvokeAsync();
 
 // Expected failures print one clear line and exit 2; anything else is a bug and keeps its stack trace.

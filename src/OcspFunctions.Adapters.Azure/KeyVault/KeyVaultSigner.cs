@@ -18,7 +18,7 @@ namespace OcspFunctions.Adapters.Azure.KeyVault;
 /// signatures of two keys. Concurrency adapts to throttling (<see cref="AdaptiveConcurrencyLimiter"/>); every
 /// signature's length is checked and, by default, verified with the public key.
 /// </summary>
-public sealed class KeyVaultSigner : DigestSigner, ISigningConcurrencyHint, ISigningRateHint, IDisposable
+public sealed class KeyVaultSigner : DigestSigner, ISigningConcurrencyHint, ISigningRateHint, IResponderCertificateSource, IDisposable
 {
     private readonly KeyVaultRestClient _client;
     private readonly KeyVaultSignerOptions _options;
@@ -51,11 +51,28 @@ public sealed class KeyVaultSigner : DigestSigner, ISigningConcurrencyHint, ISig
     /// <summary>The limiter's cap: the engine runs this many signing calls at once so the limiter, not the engine, is the bound.</summary>
     public int PreferredConcurrency => _client.Limiter.Maximum;
 
+    /// <summary>The certificate whose key this is, when the signer was made from a Key Vault certificate (else null: Responder:Certificate).</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? ResponderCertificate { get; internal set; }
+
+    /// <summary>The certificate version's URL, for messages.</summary>
+    public string? ResponderCertificateLocation { get; internal set; }
+
     /// <summary>
-    /// A vault throttles signing per vault and region (about 200 signatures/s for a key, the figure the capacity check
-    /// plans with); a Managed HSM's limit depends on its partitions, so its rate is the one a refresh measures.
+    /// The service's documented sustained rate for this key, for the roll-over check before a rate is measured: a vault
+    /// allows per 10 s 2,000 (HSM) / 4,000 (software) RSA-2048 or EC signatures, 500 RSA-3072 and 250 RSA-4096 (HSM); a
+    /// Managed HSM is bound by its partitions (two of three up: ~660 P-256, ~320 P-384, ~1,800 RSA-2048 a second).
     /// </summary>
-    public double? DeclaredSignaturesPerSecond => KeyId.Kind == KeyVaultKind.ManagedHsm ? null : 200;
+    public double? DeclaredSignaturesPerSecond => (KeyId.Kind, _key.IsRsa, _key.KeySize, _key.KeyType.EndsWith("-HSM", StringComparison.Ordinal)) switch
+    {
+        (KeyVaultKind.ManagedHsm, false, 256, _) => 660,
+        (KeyVaultKind.ManagedHsm, false, _, _) => 320,
+        (KeyVaultKind.ManagedHsm, true, 2048, _) => 1_800,
+        (KeyVaultKind.ManagedHsm, _, _, _) => null,
+        (_, _, _, false) => 400,
+        (_, true, 3072, true) => 50,
+        (_, true, > 3072, true) => 25,
+        _ => 200,
+    };
 
     /// <summary>Reads the key and returns a signer pinned to its current version.</summary>
     /// <param name="keyId">https://NAME.vault.azure.net/keys/KEY[/VERSION] or https://NAME.managedhsm.azure.net/keys/KEY[/VERSION]</param>

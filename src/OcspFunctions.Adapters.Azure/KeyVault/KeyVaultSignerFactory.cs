@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using global::Azure.Core;
 using global::Azure.Identity;
+using global::Azure.Security.KeyVault.Certificates;
 using OcspFunctions.Protocol.Signing;
 
 namespace OcspFunctions.Adapters.Azure.KeyVault;
@@ -19,6 +20,39 @@ public sealed class KeyVaultSignerFactory(TokenCredential credential, KeyVaultSi
     /// <summary>Production wiring: DefaultAzureCredential (managed identity when deployed; a user-assigned one by client id).</summary>
     public static KeyVaultSignerFactory CreateDefault(string? managedIdentityClientId = null, KeyVaultSignerOptions? options = null) =>
         new(new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = managedIdentityClientId }), options);
+
+    private readonly ConcurrentDictionary<string, CertificateClient> _certificateClients = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// A signer for the newest enabled version of a Key Vault certificate (https://VAULT.vault.azure.net/certificates/NAME):
+    /// its key (the certificate's kid, version pinned) with the certificate attached (<see cref="KeyVaultSigner.ResponderCertificate"/>).
+    /// </summary>
+    public async Task<IOcspSigner> CreateForCertificateAsync(string issuerName, string certificateUrl, bool usePss, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var id = KeyVaultCertificateId.Parse(certificateUrl);
+            var certificates = new KeyVaultResponderCertificates(CertificateClientFor(id.VaultUri), _options.Time);
+            var version = await certificates.LoadNewestAsync(id.Name, cancellationToken).ConfigureAwait(false);
+            var signer = (KeyVaultSigner)await CreateAsync(issuerName, version.KeyId, usePss, cancellationToken).ConfigureAwait(false);
+            signer.ResponderCertificate = version.Certificate;
+            signer.ResponderCertificateLocation = version.Location;
+            return signer;
+        }
+        catch (KeyVaultException e) when (!e.Message.StartsWith("issuer '", StringComparison.Ordinal))
+        {
+            throw new KeyVaultException($"issuer '{issuerName}': {e.Message}", e.Status, e.ErrorCode, e);
+        }
+    }
+
+    /// <summary>One official certificates client per vault, on the factory's credential and transport.</summary>
+    public CertificateClient CertificateClientFor(Uri vault) => _certificateClients.GetOrAdd(vault.GetLeftPart(UriPartial.Authority), _ =>
+    {
+        var options = new CertificateClientOptions { DisableChallengeResourceVerification = !_options.VerifyChallengeResource };
+        options.Diagnostics.ApplicationId = "OcspFunctions";
+        if (_options.Transport is not null) options.Transport = _options.Transport;
+        return KeyVaultResponderCertificates.CreateClient(vault, credential, options);
+    });
 
     public async Task<IOcspSigner> CreateAsync(string issuerName, string? keyId, bool usePss, CancellationToken cancellationToken)
     {

@@ -60,7 +60,17 @@ public static class StatusCommand
             else
                 output.WriteLine($"  backlog: none (rate {RefreshCommand.Rate(m.SigningRate)})");
             output.WriteLine($"  next refresh due: {Time(m.NextRefreshDue)}");
-            output.WriteLine($"  responder certificate expires: {Time(m.ResponderNotAfter)}");
+            // Warn at 30 days, fail (exit 1) at 7: the responder certificate must never expire unnoticed.
+            string expiry = ResponderRollover.ExpiryLevel(m.ResponderNotAfter, now);
+            healthy &= expiry != "fail";
+            output.WriteLine($"  responder certificate expires: {Time(m.ResponderNotAfter)}" +
+                             (ResponderRollover.DaysToExpiry(m.ResponderNotAfter, now) is { } days ? $" ({days:0.#} days)" : "") +
+                             expiry switch
+                             {
+                                 "fail" => $" — EXPIRING: under {ResponderRollover.FailBefore.TotalDays:0} days left, merge a new version now",
+                                 "warn" => $" — warning: under {ResponderRollover.WarnBefore.TotalDays:0} days left, request a new one",
+                                 _ => "",
+                             });
             output.WriteLine($"  last run: {Time(m.LastRunStarted)} → {Time(m.LastRunFinished)}; last success {Time(m.LastSuccess)}");
             foreach (var scope in m.CrlScopes.Values.OrderBy(c => c.Scope, StringComparer.Ordinal))
                 output.WriteLine($"  {Printable.Escape(scope.Scope)}: number {Printable.Escape(scope.Number)} from {Printable.Escape(scope.Location)}");

@@ -49,6 +49,7 @@ public sealed class KeyVaultStandIn : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly X509Certificate2 _certificate;
     private readonly ConcurrentDictionary<string, StandInKey> _keys = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, StandInKey> _keyVersions = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<HttpClient> _clients = [];
     private long _signed, _throttled, _signRequests;
     private int _signsInFlight, _maxSignsInFlight;
@@ -96,6 +97,12 @@ public sealed class KeyVaultStandIn : IAsyncDisposable
 
     /// <summary>Simulated service time of a sign (an HSM round trip), after the rate check.</summary>
     public TimeSpan SignLatency { get; set; }
+
+    /// <summary>
+    /// Serves <c>/certificates/…</c> when set (the certificates contract, <see cref="KeyVaultCertificatesStandIn"/>): called after
+    /// the bearer check with the path segments; it checks its own api-version.
+    /// </summary>
+    public Func<HttpContext, string[], Task<int>>? CertificatesHandler { get; set; }
 
     /// <summary>Every request seen (method, path, Authorization header, status answered).</summary>
     public ConcurrentQueue<SeenRequest> Requests { get; } = new();
@@ -160,6 +167,7 @@ public sealed class KeyVaultStandIn : IAsyncDisposable
         string kty = (key is RSA ? "RSA" : "EC") + (hsm ?? IsManagedHsm ? "-HSM" : "");
         var entry = new StandInKey(name, Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant(), key, kty);
         _keys[name] = entry;
+        _keyVersions[name + "/" + entry.Version] = entry;
         return entry;
     }
 
@@ -237,14 +245,16 @@ public sealed class KeyVaultStandIn : IAsyncDisposable
             context.Response.Headers.WWWAuthenticate = Challenge;
             return await ErrorAsync(context, 401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.");
         }
+        var segments = (request.Path.Value ?? "").Trim('/').Split('/');
+        if (segments[0] == "certificates" && CertificatesHandler is { } certificates) return await certificates(context, segments);
         if (request.Query["api-version"] != ApiVersion)
             return await ErrorAsync(context, 400, "BadParameter", "The specified version is not supported");
 
-        var segments = (request.Path.Value ?? "").Trim('/').Split('/');
         if (segments.Length < 2 || segments[0] != "keys" || !_keys.TryGetValue(segments[1], out var key))
             return await ErrorAsync(context, 404, "KeyNotFound", "A key with (name/id) was not found in this key vault.");
         string? version = segments.Length >= 3 ? segments[2] : null;
-        if (version is { Length: > 0 } && !string.Equals(version, key.Version, StringComparison.OrdinalIgnoreCase))
+        // Every version of a key stays usable by its kid (a Key Vault certificate's versions each have one).
+        if (version is { Length: > 0 } && !_keyVersions.TryGetValue(segments[1] + "/" + version, out key))
             return await ErrorAsync(context, 404, "KeyNotFound", "A key with (name/id) was not found in this key vault.");
 
         if (HttpMethods.IsGet(request.Method) && segments.Length <= 3)
@@ -254,7 +264,7 @@ public sealed class KeyVaultStandIn : IAsyncDisposable
         return await ErrorAsync(context, 405, "MethodNotAllowed", "not part of this stand-in");
     }
 
-    private static Uri VaultUriOf(HttpRequest request) => new($"https://{request.Host}/");
+    internal static Uri VaultUriOf(HttpRequest request) => new($"https://{request.Host}/");
 
     private async Task<int> SignAsync(HttpContext context, StandInKey key)
     {
@@ -400,7 +410,7 @@ public sealed class KeyVaultStandIn : IAsyncDisposable
         w.WriteEndObject();
     }
 
-    private async Task<int> JsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> write)
+    internal async Task<int> JsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> write)
     {
         Record(context, status);
         using var buffer = new MemoryStream();
@@ -417,7 +427,7 @@ public sealed class KeyVaultStandIn : IAsyncDisposable
         return status;
     }
 
-    private Task<int> ErrorAsync(HttpContext context, int status, string code, string message) =>
+    internal Task<int> ErrorAsync(HttpContext context, int status, string code, string message) =>
         JsonAsync(context, status, w =>
         {
             w.WriteStartObject("error");

@@ -80,7 +80,7 @@ public sealed class ConfigurationTests : IDisposable
     public void Each_issuer_needs_exactly_one_responder_key(string responder)
     {
         var (errors, _) = ConfigLoader.Load(Write(Config(responder))).Validate();
-        Assert.Contains("Ocsp:Issuers:0:Responder: set exactly one of Key (a key file) and KeyVaultKeyId (a Key Vault key)", errors);
+        Assert.Contains("Ocsp:Issuers:0:Responder: set exactly one of Key (a key file) and KeyVaultKeyId (a Key Vault key) or KeyVaultCertificate (a Key Vault certificate)", errors);
     }
 
     [Fact]

@@ -110,15 +110,19 @@ public sealed class BicepInfraTests
                      "Microsoft.Insights/workbooks",
                  })
             Assert.True(t.OfType(type).Any(), $"no {type} resource");
-        // 33 resources: the 30 of the single-file template this replaced, the publisher's optional role assignment, the OCSP
-        // workbook and the meter's alert rules (one copy loop).
-        Assert.Equal(33, t.Resources.Count);
+        // 38 resources: the 30 of the single-file template this replaced, the publisher's optional role assignment, the OCSP
+        // workbook and the meter's alert rules (one copy loop), and 5 for the responder certificate in Key Vault (3 conditional
+        // role assignments, the vault's Event Grid system topic and its near-expiry alert subscription).
+        Assert.Equal(38, t.Resources.Count);
     }
 
     /// <summary>Each mutation edits one Bicep file of a copy of infra/bicep; the named check must then fail on its compiled template.</summary>
     public static TheoryData<string, string, string, string, string> Mutations => new()
     {
         { "redirect-on", "modules/frontdoor.bicep", "httpsRedirect: 'Disabled'", "httpsRedirect: 'Enabled'", "route-no-https-redirect" },
+        { "near-expiry-webhook", "modules/keyvault.bicep", "endpointType: 'MonitorAlert'", "endpointType: 'WebHook'", "responder-certificate-near-expiry-alert" },
+        { "near-expiry-other-event", "modules/keyvault.bicep", "'Microsoft.KeyVault.CertificateNearExpiry'", "'Microsoft.KeyVault.SecretNearExpiry'", "responder-certificate-near-expiry-alert" },
+        { "near-expiry-no-topic", "modules/keyvault.bicep", "topicType: 'Microsoft.KeyVault.vaults'", "topicType: 'Microsoft.Storage.StorageAccounts'", "responder-certificate-near-expiry-alert" },
         { "https-only", "modules/frontdoor.bicep", "supportedProtocols: [\n      'Http'\n      'Https'\n    ]", "supportedProtocols: [\n      'Https'\n    ]", "route-accepts-http" },
         { "no-cache", "modules/frontdoor.bicep", "    cacheConfiguration: {\n      queryStringCachingBehavior: 'IgnoreQueryString'\n      compressionSettings: {\n        isCompressionEnabled: false\n        contentTypesToCompress: []\n      }\n    }\n", "", "route-caching-on" },
         { "compression", "modules/frontdoor.bicep", "isCompressionEnabled: false", "isCompressionEnabled: true", "route-caching-on" },

@@ -32,6 +32,7 @@ public static class BicepInvariants
         new("no-shared-keys-anywhere", NoSharedKeys),
         new("required-outputs", RequiredOutputs),
         new("alerts", Alerts),
+        new("responder-certificate-near-expiry-alert", CertificateNearExpiryAlert),
     ];
 
     public static IReadOnlyList<string> Check(ArmTemplate t, string invariant) =>
@@ -367,5 +368,20 @@ public static class BicepInvariants
             yield return "no metric alert on the /health web test";
         if (!t.OfType("Microsoft.Insights/scheduledQueryRules").Any(a => (a.At("properties.criteria")?.GetRawText() ?? "").Contains("RefreshTimer", StringComparison.Ordinal)))
             yield return "no scheduled query alert on RefreshTimer failures";
+    }
+
+    /// <summary>
+    /// The vault's Event Grid system topic with a subscription that turns Key Vault's CertificateNearExpiry (and
+    /// CertificateExpired) events into Azure Monitor alerts: the responder certificate never expires unnoticed.
+    /// </summary>
+    private static IEnumerable<string> CertificateNearExpiryAlert(ArmTemplate t)
+    {
+        var topics = t.OfType("Microsoft.EventGrid/systemTopics").Where(s => s.Literal("properties.topicType") == "Microsoft.KeyVault.vaults").ToList();
+        if (topics.Count == 0) yield return "no Event Grid system topic on the Key Vault (topicType Microsoft.KeyVault.vaults)";
+        var subscriptions = t.OfType("Microsoft.EventGrid/systemTopics/eventSubscriptions").ToList();
+        if (!subscriptions.Any(s => s.Strings("properties.filter.includedEventTypes").Contains("Microsoft.KeyVault.CertificateNearExpiry")
+                                    && s.Literal("properties.destination.endpointType") == "MonitorAlert"
+                                    && !string.IsNullOrEmpty(s.Literal("properties.destination.properties.severity"))))
+            yield return "no event subscription sending Microsoft.KeyVault.CertificateNearExpiry to an Azure Monitor alert (endpointType MonitorAlert, a severity)";
     }
 }

@@ -63,6 +63,9 @@ public sealed class TerraformInfraTests
     public static TheoryData<string, string, string, string, string> Mutations => new()
     {
         { "redirect-on", "frontdoor.tf", "https_redirect_enabled = false", "https_redirect_enabled = true", "route-no-https-redirect" },
+        { "near-expiry-webhook", "keyvault.tf", "endpointType = \"MonitorAlert\"", "endpointType = \"WebHook\"", "responder-certificate-near-expiry-alert" },
+        { "near-expiry-other-event", "keyvault.tf", "[\"Microsoft.KeyVault.CertificateNearExpiry\", ", "[", "responder-certificate-near-expiry-alert" },
+        { "near-expiry-no-topic", "keyvault.tf", "topic_type          = \"Microsoft.KeyVault.vaults\"", "topic_type          = \"Microsoft.Storage.StorageAccounts\"", "responder-certificate-near-expiry-alert" },
         { "redirect-default", "frontdoor.tf", "  https_redirect_enabled = false\n", "", "route-no-https-redirect" },
         { "https-only", "frontdoor.tf", "supported_protocols    = [\"Http\", \"Https\"]", "supported_protocols    = [\"Https\"]", "route-accepts-http" },
         { "no-cache", "frontdoor.tf", "  cache {\n    query_string_caching_behavior = \"IgnoreQueryString\"\n    compression_enabled           = false\n  }\n", "", "route-caching-on" },

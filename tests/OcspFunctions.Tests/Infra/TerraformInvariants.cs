@@ -90,6 +90,7 @@ public static class TerraformInvariants
         new("no-shared-keys-anywhere", NoSharedKeys),
         new("required-outputs", RequiredOutputs),
         new("alerts", Alerts),
+        new("responder-certificate-near-expiry-alert", CertificateNearExpiryAlert),
     ];
 
     public static IReadOnlyList<string> Check(TerraformConfig config, string invariant) =>
@@ -443,5 +444,22 @@ public static class TerraformInvariants
             yield return "no metric alert on the /health web test";
         if (!c.OfType("azurerm_monitor_scheduled_query_rules_alert_v2").Any(a => (a.Block("criteria")?.GetRawText() ?? "").Contains("RefreshTimer")))
             yield return "no scheduled query alert on RefreshTimer failures";
+    }
+
+    /// <summary>The same alert as the Bicep stack: the vault's system topic, and (azapi, same body) the Monitor Alert subscription.</summary>
+    private static IEnumerable<string> CertificateNearExpiryAlert(TerraformConfig c)
+    {
+        var topics = c.OfType("azurerm_eventgrid_system_topic").Where(t => t.Str("topic_type") == "Microsoft.KeyVault.vaults").ToList();
+        if (topics.Count == 0) yield return "no azurerm_eventgrid_system_topic with topic_type Microsoft.KeyVault.vaults";
+        if (topics.Any(t => !(t.Str("source_resource_id") ?? "").Contains("azurerm_key_vault.this.id", StringComparison.Ordinal)))
+            yield return "the system topic's source must be the Key Vault";
+        var subscriptions = c.OfType("azapi_resource").Where(r => (r.Str("type") ?? "").StartsWith("Microsoft.EventGrid/systemTopics/eventSubscriptions@", StringComparison.Ordinal)).ToList();
+        if (!subscriptions.Any(s =>
+            {
+                string body = s.Block("body")?.GetRawText() ?? "";
+                return body.Contains("Microsoft.KeyVault.CertificateNearExpiry", StringComparison.Ordinal)
+                       && body.Contains("\"MonitorAlert\"", StringComparison.Ordinal) && body.Contains("\"severity\"", StringComparison.Ordinal);
+            }))
+            yield return "no event subscription sending Microsoft.KeyVault.CertificateNearExpiry to an Azure Monitor alert (endpointType MonitorAlert, a severity)";
     }
 }

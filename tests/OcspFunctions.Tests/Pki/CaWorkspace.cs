@@ -31,7 +31,7 @@ public sealed class CaWorkspace
 
     /// <summary>
     /// Configuration over this workspace: a store under it, its CA, CRL, index.txt and responder key file. Validity is
-    /// one day because the fixture's responder certificate lives two.
+    /// one day (the fixture's responder certificate lives 20 days).
     /// </summary>
     public OcspFunctions.Engine.OcspOptions Options(string name) => new()
     {

@@ -252,7 +252,7 @@ public sealed class TestPki : IDisposable
         Ssl("req", "-config", "openssl.cnf", "-new", "-key", "responder.pkcs8.pem", "-out", "responder.csr");
         File.WriteAllText(Path.Combine(dir, "serial"), RandomSerial(false) + "\n");
         Ssl("ca", "-config", "openssl.cnf", "-batch", "-notext", "-in", "responder.csr", "-out", "responder.pem",
-            "-extensions", "ocsp_ext", "-days", "2", "-subj", $"/CN={subject} OCSP Responder");
+            "-extensions", "ocsp_ext", "-days", "20", "-subj", $"/CN={subject} OCSP Responder");
 
         // Leaves: one key and CSR, a certificate per serial (-subj overrides the CSR's name).
         Ssl(GenKey(false, "leaf.key"));
