@@ -90,7 +90,7 @@ public sealed class RefreshEngine(
             manifest.CaSubject = ca.Subject;
             manifest.LastRunStarted = now;
             manifest.Warnings = [];
-            var index = await LoadIndexAsync(id, cancellationToken).ConfigureAwait(false);
+            var index = await ShardedIndexStore.LoadAsync(store, id, manifest, now, PackRetention, cancellationToken).ConfigureAwait(false);
 
             var inputs = await ReadInputsAsync(issuer, ca, manifest, now, result, cancellationToken).ConfigureAwait(false);
             await PublishAsync(issuer, ocspIssuer, inputs, manifest, manifestSlot, index, now, result, cancellationToken).ConfigureAwait(false);
@@ -238,10 +238,11 @@ public sealed class RefreshEngine(
             $"{StoreLayout.Manifest(id)} was changed by another refresh during this one; stopping without overwriting it"));
     }
 
-    private async Task PublishAsync(IssuerOptions issuer, OcspIssuer ocspIssuer, Inputs inputs, IssuerManifest manifest, ManifestSlot manifestSlot, IssuerIndex index,
+    private async Task PublishAsync(IssuerOptions issuer, OcspIssuer ocspIssuer, Inputs inputs, IssuerManifest manifest, ManifestSlot manifestSlot, ShardedIndexStore shards,
         DateTimeOffset now, IssuerRefreshResult result, CancellationToken cancellationToken)
     {
         string id = manifest.IssuerId;
+        var index = shards.Index;
         var algorithms = issuer.EffectiveHashAlgorithms.Select(CertIdHashAlgorithms.Parse).Distinct().ToArray();
         var statuses = inputs.Decision.Decide(inputs.Issued, now, _timing.ExpiredGrace);
         var (sticky, stickyWarning) = StickyRevocations.Apply(statuses, index, inputs.Issued, now, _timing.ExpiredGrace);
@@ -378,7 +379,7 @@ public sealed class RefreshEngine(
                     // Packs, then the index, then the manifest that says how its entries were signed: a kill between any
                     // two only costs work (an unreferenced pack is retired by a later run).
                     await packs.FlushAsync().ConfigureAwait(false);
-                    await store.PutAsync(StoreLayout.Index(id), index.Serialize(), cancellationToken).ConfigureAwait(false);
+                    await shards.SaveChangedAsync(manifest, now, cancellationToken).ConfigureAwait(false);
                     manifest.SigningFingerprint = fingerprint;
                     manifest.HashAlgorithms = [.. algorithms.Select(a => a.Name())];
                     await WriteManifestAsync(id, manifest, manifestSlot, cancellationToken).ConfigureAwait(false);
@@ -400,7 +401,7 @@ public sealed class RefreshEngine(
         foreach (var failure in failures.Take(20)) result.Errors.Add(failure);
         if (failures.Count > 20) result.Errors.Add($"… and {failures.Count - 20} more signing failures");
 
-        if (indexDirty) await store.PutAsync(StoreLayout.Index(id), index.Serialize(), cancellationToken).ConfigureAwait(false);
+        if (indexDirty || shards.NeedsSave) await shards.SaveChangedAsync(manifest, now, cancellationToken).ConfigureAwait(false);
 
         // The index is stored: from here on the manifest must describe it, whatever else fails.
         // Entries not re-signed (failures) still carry the due marker, so the next run retries them.
@@ -574,11 +575,5 @@ public sealed class RefreshEngine(
         uint hash = 2166136261;
         foreach (byte b in serial.Bytes) hash = (hash ^ b) * 16777619;
         return hash;
-    }
-
-    private async Task<IssuerIndex> LoadIndexAsync(string id, CancellationToken cancellationToken)
-    {
-        var stored = await store.GetAsync(StoreLayout.Index(id), cancellationToken).ConfigureAwait(false);
-        return stored is null ? new IssuerIndex() : IssuerIndex.Parse(stored.Content, StoreLayout.Index(id));
     }
 }
