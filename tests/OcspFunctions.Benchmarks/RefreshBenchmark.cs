@@ -283,7 +283,8 @@ public static class RefreshBenchmark
         if (errors.Count > 0) throw new InvalidOperationException(string.Join("; ", errors));
 
         var progress = new TimingProgress();
-        var engine = new RefreshEngine(options, new FileSystemObjectStore(store), new CompositeSourceReader([new FileSourceReader()]),
+        var counting = new CountingStore(new FileSystemObjectStore(store));
+        var engine = new RefreshEngine(options, counting, new CompositeSourceReader([new FileSourceReader()]),
             new LocalKeySignerFactory(), TimeProvider.System, NullLogger<RefreshEngine>.Instance) { Progress = progress };
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
         var pauseBefore = GC.GetTotalPauseDuration();
@@ -292,6 +293,7 @@ public static class RefreshBenchmark
         long engineEnd = Stopwatch.GetTimestamp();
         var result = report.Issuers.Single();
         foreach (var e in result.Errors.Take(5)) Console.WriteLine($"error: {e}");
+        Console.WriteLine(counting.Summary);
 
         using var self = Process.GetCurrentProcess();
         self.Refresh();
