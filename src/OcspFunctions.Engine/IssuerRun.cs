@@ -31,7 +31,10 @@ internal sealed class IssuerRun
     public required IssuerRefreshResult Result { get; init; }
     public required IssuerManifest Manifest { get; init; }
     public required ManifestSlot Slot { get; init; }
-    public required IssuerIndex Index { get; init; }
+    /// <summary>The index's shards as loaded; saving writes only those whose entries changed.</summary>
+    public required ShardedIndexStore Shards { get; init; }
+
+    public IssuerIndex Index => Shards.Index;
     public required IssuerInputs Inputs { get; init; }
     public required OcspIssuer OcspIssuer { get; init; }
     public required CertIdHashAlgorithm[] Algorithms { get; init; }

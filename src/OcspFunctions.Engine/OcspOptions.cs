@@ -40,6 +40,9 @@ public sealed class ServingOptions
 
     /// <summary>Memory bound of the in-memory response cache.</summary>
     public long CacheBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>Memory bound of the index shards held in memory (least recently used dropped first).</summary>
+    public long IndexCacheBytes { get; set; } = 192L * 1024 * 1024;
 }
 
 public sealed class TimingOptions

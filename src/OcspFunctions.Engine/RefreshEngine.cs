@@ -132,7 +132,7 @@ public sealed class RefreshEngine(
             manifest.CaSubject = ca.Subject;
             manifest.LastRunStarted = now;
             manifest.Warnings = [];
-            var index = await LoadIndexAsync(id, cancellationToken).ConfigureAwait(false);
+            var index = await ShardedIndexStore.LoadAsync(store, id, manifest, now, PackRetention, cancellationToken).ConfigureAwait(false);
 
             var inputs = await ReadInputsAsync(issuer, ca, manifest, now, result, cancellationToken).ConfigureAwait(false);
             return await PlanAsync(issuer, ocspIssuer, inputs, manifest, slot, index, now, result, cancellationToken).ConfigureAwait(false);
@@ -286,9 +286,10 @@ public sealed class RefreshEngine(
     /// and plans the signing work (<see cref="WorkPlan"/>).
     /// </summary>
     private async Task<IssuerRun> PlanAsync(IssuerOptions issuer, OcspIssuer ocspIssuer, IssuerInputs inputs, IssuerManifest manifest, ManifestSlot manifestSlot,
-        IssuerIndex index, DateTimeOffset now, IssuerRefreshResult result, CancellationToken cancellationToken)
+        ShardedIndexStore shards, DateTimeOffset now, IssuerRefreshResult result, CancellationToken cancellationToken)
     {
         string id = manifest.IssuerId;
+        var index = shards.Index;
         var algorithms = issuer.EffectiveHashAlgorithms.Select(CertIdHashAlgorithms.Parse).Distinct().ToArray();
         var statuses = inputs.Decision.Decide(inputs.Issued, now, _timing.ExpiredGrace);
         var (sticky, stickyWarning) = StickyRevocations.Apply(statuses, index, inputs.Issued, now, _timing.ExpiredGrace);
@@ -369,7 +370,7 @@ public sealed class RefreshEngine(
         // pack it refers to is stored, so a reader never follows the index to a pack that is not there.
         return new IssuerRun
         {
-            Issuer = issuer, Result = result, Manifest = manifest, Slot = manifestSlot, Index = index, Inputs = inputs, OcspIssuer = ocspIssuer,
+            Issuer = issuer, Result = result, Manifest = manifest, Slot = manifestSlot, Shards = shards, Inputs = inputs, OcspIssuer = ocspIssuer,
             Algorithms = algorithms, Fingerprint = fingerprint, Writer = writer, Plan = plan, Now = now, ThisUpdate = thisUpdate,
             NextUpdate = nextUpdate, Concurrency = concurrency, IndexDirty = indexDirty,
             Packs = new PackQueue(store, id, PackBytes, ResponsePacks.EncodeHeader(writer.CertificatesField.Span), cancellationToken),
@@ -431,7 +432,7 @@ public sealed class RefreshEngine(
         await run.Packs.FlushAsync().ConfigureAwait(false);
         run.Packs.ThrowIfFailed();
         cancellationToken.ThrowIfCancellationRequested();
-        await store.PutAsync(StoreLayout.Index(run.Id), run.Index.Serialize(), cancellationToken).ConfigureAwait(false);
+        await run.Shards.SaveChangedAsync(run.Manifest, run.Now, cancellationToken).ConfigureAwait(false);
         run.IndexDirty = false;
     }
 
@@ -458,7 +459,7 @@ public sealed class RefreshEngine(
         foreach (var failure in run.Failures.Take(20)) result.Errors.Add(failure);
         if (run.Failures.Count > 20) result.Errors.Add($"… and {run.Failures.Count - 20} more signing failures");
 
-        if (run.IndexDirty) await StoreIndexAsync(run, cancellationToken).ConfigureAwait(false);
+        if (run.IndexDirty || run.Shards.NeedsSave) await StoreIndexAsync(run, cancellationToken).ConfigureAwait(false);
         result.PacksWritten = run.Packs.Written;
 
         // The index is stored: from here on the manifest must describe it, whatever else fails.
@@ -566,11 +567,5 @@ public sealed class RefreshEngine(
         uint hash = 2166136261;
         foreach (byte b in serial.Bytes) hash = (hash ^ b) * 16777619;
         return hash;
-    }
-
-    private async Task<IssuerIndex> LoadIndexAsync(string id, CancellationToken cancellationToken)
-    {
-        var stored = await store.GetAsync(StoreLayout.Index(id), cancellationToken).ConfigureAwait(false);
-        return stored is null ? new IssuerIndex() : IssuerIndex.Parse(stored.Content, StoreLayout.Index(id));
     }
 }

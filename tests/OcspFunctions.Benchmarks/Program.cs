@@ -18,6 +18,10 @@ public static class Program
         if (args.Length > 0 && args[0] == "refresh") return RefreshBenchmark.Run(args[1..]);
         if (args.Length > 0 && args[0] == "refresh-child") return RefreshBenchmark.Child(args[1..]);
         if (args.Length > 0 && args[0] == "refresh-fixture") return RefreshBenchmark.Fixture(args[1..]);
+        if (args.Length > 0 && args[0] == "serve-index") return ServeIndexBenchmark.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "index-scale") return IndexScaleBenchmark.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "index-scale-refresh") return IndexScaleBenchmark.RefreshChild(args[1..]);
+        if (args.Length > 0 && args[0] == "index-scale-serve") return IndexScaleBenchmark.ServeChild(args[1..]);
 
         // Short runs: 1 launch, 3 warm-ups, 10 measured iterations; allocations reported.
         var job = Job.Default.WithLaunchCount(1).WithWarmupCount(3).WithIterationCount(10).WithId("Short");

@@ -45,9 +45,11 @@ public interface IResponseSource
 }
 
 /// <summary>
-/// Serves the store the refresh writes. Each issuer's index is held in memory and reloaded when its manifest
-/// changes, so a miss never touches the store; responses are cached in memory up to a byte bound, and a cached
-/// response is dropped as soon as the index shows a newer one.
+/// Serves the store the refresh writes. Each issuer's manifest is checked every reload interval; the index shards
+/// requests need are loaded on first need and held up to a byte bound (<see cref="IndexShardCache"/>), and a shard whose
+/// version the manifest changed is fetched again when next needed — so a start reads no index, a miss costs at most one
+/// shard read the first time, and a reload fetches only what changed. Responses are cached in memory up to a byte bound,
+/// and a cached response is dropped as soon as the index shows a newer one.
 /// </summary>
 public sealed class StoreResponseSource : IResponseSource
 {
@@ -59,6 +61,7 @@ public sealed class StoreResponseSource : IResponseSource
     private readonly IssuerDirectory _issuers;
     private readonly ConcurrentDictionary<string, IssuerState> _states = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<CacheKey, CachedResponse> _cache = new();
+    private readonly IndexShardCache _shards;
     private long _cacheBytes;
 
     public StoreResponseSource(IEnumerable<OcspIssuer> issuers, IObjectStore store, OcspOptions options, TimeProvider time, ILogger logger)
@@ -69,6 +72,7 @@ public sealed class StoreResponseSource : IResponseSource
         _timing = new TimingPolicy(options.Timing);
         _time = time;
         _logger = logger;
+        _shards = new IndexShardCache(_options.IndexCacheBytes);
         foreach (var issuer in _issuers.Issuers) _states[issuer.KeyHashHex] = new IssuerState(issuer);
     }
 
@@ -82,14 +86,35 @@ public sealed class StoreResponseSource : IResponseSource
         _states.Values.Where(s => s.Manifest is not null)
             .Select(s => new IssuerReading(s.Issuer.KeyHashHex, s.Manifest!.OldestNextUpdate, s.Manifest.ResponderNotAfter, s.Manifest.Backlog));
 
+    /// <summary>The index shards held in memory.</summary>
+    public IndexShardCache IndexShards => _shards;
+
+    /// <summary>What the last manifest read says about an issuer's index: shard count (0: one index.tsv) and versions.</summary>
+    private sealed record IndexView(int Count, string[] Versions)
+    {
+        public static readonly IndexView Empty = new(-1, []);
+
+        public (IndexShardCache.Key Key, string Version)? ShardFor(string issuerId, SerialNumber serial) => Count switch
+        {
+            < 0 => null,
+            0 => (new IndexShardCache.Key(issuerId, 0, 0), Versions[0]),
+            _ => ShardKey(issuerId, Store.IndexShards.ShardOf(serial, Count)),
+        };
+
+        private (IndexShardCache.Key, string) ShardKey(string issuerId, int shard) => (new IndexShardCache.Key(issuerId, Count, shard), Versions[shard]);
+
+        public bool IsCurrent(IndexShardCache.Key key, string version) =>
+            key.Count == Math.Max(Count, 0) && Count >= 0 && key.Shard < Versions.Length && Versions[key.Shard] == version;
+    }
+
     private sealed class IssuerState(OcspIssuer issuer)
     {
         public OcspIssuer Issuer { get; } = issuer;
-        public volatile IssuerIndex? Index;
+        public volatile IndexView? View;
         public volatile IssuerManifest? Manifest;
         public string? ManifestETag;
         public DateTimeOffset CheckedAt = DateTimeOffset.MinValue;
-        /// <summary>Certificates from pack headers, by pack; pruned to the packs of each newly loaded index.</summary>
+        /// <summary>Certificates from pack headers, by pack; the manifest's retired packs are dropped at each reload.</summary>
         public volatile ConcurrentDictionary<string, byte[]> PackHeaders = new(StringComparer.Ordinal);
         public readonly SemaphoreSlim Reload = new(1, 1);
     }
@@ -99,12 +124,13 @@ public sealed class StoreResponseSource : IResponseSource
         var issuer = _issuers.Find(certId);
         if (issuer is null) return ResponseLookup.Unauthorized;
         var state = _states[issuer.KeyHashHex];
-        var index = await CurrentIndexAsync(state, cancellationToken).ConfigureAwait(false);
-        // An empty issuerKeyHash (certutil) still names one issuer: serve that issuer's response for the algorithm.
-        if (index is null || !index.Entries.TryGetValue(certId.SerialNumber, out var entry)) return ResponseLookup.Unauthorized;
-        // A CertID hash algorithm the issuer does not pre-sign is answered from memory too (RFC 5019 §2.2.3: unauthorized).
+        var view = await CurrentViewAsync(state, cancellationToken).ConfigureAwait(false);
+        // A CertID hash algorithm the issuer does not pre-sign is answered from the manifest (RFC 5019 §2.2.3: unauthorized).
         if (state.Manifest is { HashAlgorithms: { Count: > 0 } presigned } && !presigned.Contains(certId.HashAlgorithm.Name()))
             return ResponseLookup.Unauthorized;
+        // An empty issuerKeyHash (certutil) still names one issuer: serve that issuer's response for the algorithm.
+        var found = await FindEntryAsync(state, view, certId.SerialNumber, cancellationToken).ConfigureAwait(false);
+        if (found is not { } entry) return ResponseLookup.Unauthorized;
 
         var key = new CacheKey(certId.HashAlgorithm, issuer, certId.SerialNumber);
         var now = _time.GetUtcNow();
@@ -119,8 +145,10 @@ public sealed class StoreResponseSource : IResponseSource
             {
                 // The pack was retired and deleted after a newer index was published: load that index now, once.
                 state.CheckedAt = DateTimeOffset.MinValue;
-                index = await CurrentIndexAsync(state, cancellationToken).ConfigureAwait(false);
-                if (index is null || !index.Entries.TryGetValue(certId.SerialNumber, out entry)) return ResponseLookup.Unauthorized;
+                view = await CurrentViewAsync(state, cancellationToken).ConfigureAwait(false);
+                found = await FindEntryAsync(state, view, certId.SerialNumber, cancellationToken).ConfigureAwait(false);
+                if (found is null) return ResponseLookup.Unauthorized;
+                entry = found.Value;
                 read = await ReadAsync(state, entry, cancellationToken).ConfigureAwait(false)
                        ?? throw new StoreException($"pack {entry.Pack} of issuer {issuer.KeyHashHex} is missing although its index refers to it");
             }
@@ -143,6 +171,15 @@ public sealed class StoreResponseSource : IResponseSource
         return cached.NextUpdate <= now
             ? new ResponseLookup(LookupOutcome.Expired, cached, fromStore)
             : new ResponseLookup(LookupOutcome.Found, cached, fromStore);
+    }
+
+    /// <summary>The serial's index entry, from its shard (loaded on first need); null when the issuer has no response for it.</summary>
+    private async ValueTask<IndexEntry?> FindEntryAsync(IssuerState state, IndexView view, SerialNumber serial, CancellationToken cancellationToken)
+    {
+        if (view.ShardFor(state.Issuer.KeyHashHex, serial) is not var (key, version)) return null;
+        var shard = await _shards.GetAsync(key, version,
+            ct => ShardedIndexStore.ReadShardAsync(_store, key.IssuerId, key.Count, key.Shard, ct), cancellationToken).ConfigureAwait(false);
+        return shard.Entries.TryGetValue(serial, out var entry) ? entry : null;
     }
 
     /// <summary>A record and its pack's certificates (headers are cached: packs never change); null when the pack is gone.</summary>
@@ -171,7 +208,7 @@ public sealed class StoreResponseSource : IResponseSource
         var list = new List<(OcspIssuer, IssuerManifest?)>();
         foreach (var state in _states.Values)
         {
-            await CurrentIndexAsync(state, cancellationToken).ConfigureAwait(false);
+            await CurrentViewAsync(state, cancellationToken).ConfigureAwait(false);
             list.Add((state.Issuer, state.Manifest));
         }
         return list;
@@ -213,45 +250,52 @@ public sealed class StoreResponseSource : IResponseSource
             Interlocked.Add(ref _cacheBytes, -size);
     }
 
-    private async ValueTask<IssuerIndex?> CurrentIndexAsync(IssuerState state, CancellationToken cancellationToken)
+    /// <summary>The issuer's index as its manifest describes it, reading the manifest again once the reload interval has passed.</summary>
+    private async ValueTask<IndexView> CurrentViewAsync(IssuerState state, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
-        if (state.Index is { } current && now - state.CheckedAt < _options.IndexReloadInterval) return current;
+        if (state.View is { } current && now - state.CheckedAt < _options.IndexReloadInterval) return current;
         await state.Reload.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (state.Index is { } again && now - state.CheckedAt < _options.IndexReloadInterval) return again;
+            if (state.View is { } again && now - state.CheckedAt < _options.IndexReloadInterval) return again;
             string id = state.Issuer.KeyHashHex;
             try
             {
-                var manifest = await _store.GetAsync(StoreLayout.Manifest(id), cancellationToken).ConfigureAwait(false);
-                if (manifest is null)
+                var stored = await _store.GetAsync(StoreLayout.Manifest(id), cancellationToken).ConfigureAwait(false);
+                if (stored is null)
                 {
-                    state.Index = new IssuerIndex();
+                    state.View = IndexView.Empty;
                 }
-                else if (manifest.ETag != state.ManifestETag || state.Index is null)
+                else if (stored.ETag != state.ManifestETag || state.View is null)
                 {
-                    // The refresh writes the index before the manifest, so a new manifest means a complete index.
-                    var index = await _store.GetAsync(StoreLayout.Index(id), cancellationToken).ConfigureAwait(false);
-                    var loaded = index is null ? new IssuerIndex() : IssuerIndex.Parse(index.Content, StoreLayout.Index(id));
-                    // Keep the headers of packs the new index still refers to (most of them after an incremental run).
-                    var live = loaded.Packs().ToHashSet(StringComparer.Ordinal);
-                    state.PackHeaders = new ConcurrentDictionary<string, byte[]>(state.PackHeaders.Where(h => live.Contains(h.Key)), StringComparer.Ordinal);
-                    state.Index = loaded;
-                    state.Manifest = IssuerManifest.Parse(manifest.Content, StoreLayout.Manifest(id));
-                    state.ManifestETag = manifest.ETag;
-                    _logger.LogInformation("Loaded index of issuer {IssuerId}: {Count} serials", id, state.Index.Entries.Count);
+                    // The refresh writes the shards before the manifest, so every shard the manifest lists is complete.
+                    var manifest = IssuerManifest.Parse(stored.Content, StoreLayout.Manifest(id));
+                    var view = manifest.IndexShards > 0
+                        ? new IndexView(manifest.IndexShards, [.. manifest.IndexShardVersions])
+                        : new IndexView(0, [stored.ETag]); // a store from before shards: its index.tsv is reloaded whole on any change
+                    if (view.Count > 0 && view.Versions.Length != view.Count)
+                        throw new StoreException($"{StoreLayout.Manifest(id)} lists {view.Versions.Length} index shard versions for {view.Count} shards");
+                    int dropped = _shards.Invalidate(id, view.IsCurrent);
+                    var headers = state.PackHeaders;
+                    foreach (var retired in manifest.RetiredPacks.Keys) headers.TryRemove(retired, out _);
+                    if (headers.Count > 65_536) state.PackHeaders = new ConcurrentDictionary<string, byte[]>(StringComparer.Ordinal);
+                    state.View = view;
+                    state.Manifest = manifest;
+                    state.ManifestETag = stored.ETag;
+                    _logger.LogInformation("Issuer {IssuerId}: manifest loaded, {Shards} index shards, {Dropped} changed shards dropped from memory",
+                        id, Math.Max(view.Count, 1), dropped);
                     Instruments?.IndexReload(id);
                 }
             }
             catch (StoreException e)
             {
                 // Keep serving from the index we have; the next check tries again.
-                _logger.LogError(e, "Cannot reload the index of issuer {IssuerId}", id);
-                state.Index ??= new IssuerIndex();
+                _logger.LogError(e, "Cannot reload the manifest of issuer {IssuerId}", id);
+                state.View ??= IndexView.Empty;
             }
             state.CheckedAt = now;
-            return state.Index;
+            return state.View;
         }
         finally
         {

@@ -138,6 +138,13 @@ public sealed class IssuerIndex
     public static IssuerIndex Parse(ReadOnlySpan<byte> content, string source)
     {
         var entries = new Dictionary<SerialNumber, IndexEntry>();
+        ParseInto(content, source, entries);
+        return new IssuerIndex(entries);
+    }
+
+    /// <summary>Adds the entries of <paramref name="content"/> to <paramref name="entries"/> (index shards merged into one index).</summary>
+    public static void ParseInto(ReadOnlySpan<byte> content, string source, Dictionary<SerialNumber, IndexEntry> entries)
+    {
         var packs = new Dictionary<long, string>();
         int lineNumber = 0;
         foreach (var range in content.Split((byte)'\n'))
@@ -180,7 +187,6 @@ public sealed class IssuerIndex
             entries[serial] = new IndexEntry(status, revocation, reason < 0 ? null : (RevocationReason)reason, thisUpdate, nextUpdate,
                 pack, offset, (int)length);
         }
-        return new IssuerIndex(entries);
     }
 
     /// <summary>

@@ -57,6 +57,21 @@ public sealed class IssuerManifest
     /// <summary>Packs nothing refers to any more, with when that was noticed; deleted after the refresh's pack retention.</summary>
     public Dictionary<string, DateTimeOffset> RetiredPacks { get; set; } = [];
 
+    /// <summary>
+    /// How many shards the index is split into (a power of two, <see cref="Store.IndexShards"/>); 0: the single index.tsv
+    /// of earlier versions (or no index yet).
+    /// </summary>
+    public int IndexShards { get; set; }
+
+    /// <summary>Per shard, a hash of its content: a server refetches only the shards whose version changed.</summary>
+    public List<string> IndexShardVersions { get; set; } = [];
+
+    /// <summary>
+    /// Index objects no longer used (an index.tsv migrated to shards; the shards of a smaller count, a name ending in '/'),
+    /// with when; deleted after the pack retention, as servers on the previous manifest may still read them meanwhile.
+    /// </summary>
+    public Dictionary<string, DateTimeOffset> RetiredIndex { get; set; } = [];
+
     /// <summary>The CertID hash algorithms pre-signed (sha1, sha256 …): a server answers any other without reading the store.</summary>
     public List<string> HashAlgorithms { get; set; } = [];
 

@@ -125,14 +125,11 @@ public static class ResponsePacks
         }
     }
 
-    /// <summary>The stored response for one serial and algorithm, through the issuer's index (for the CLI; the server keeps the index).</summary>
+    /// <summary>The stored response for one serial and algorithm, through the serial's index shard (for the CLI; the server keeps shards in memory).</summary>
     public static async Task<(IndexEntry Entry, StoredResponse Response)?> FindAsync(IObjectStore store, string issuerId, SerialNumber serial,
         CertIdHashAlgorithm algorithm, CancellationToken cancellationToken)
     {
-        var stored = await store.GetAsync(StoreLayout.Index(issuerId), cancellationToken).ConfigureAwait(false);
-        if (stored is null) return null;
-        var index = IssuerIndex.Parse(stored.Content, StoreLayout.Index(issuerId));
-        if (!index.Entries.TryGetValue(serial, out var entry)) return null;
+        if (await ShardedIndexStore.FindEntryAsync(store, issuerId, serial, cancellationToken).ConfigureAwait(false) is not { } entry) return null;
         var certificates = await ReadHeaderAsync(store, issuerId, entry.Pack, cancellationToken).ConfigureAwait(false);
         var record = certificates is null ? null : await ReadRecordAsync(store, issuerId, entry, cancellationToken).ConfigureAwait(false);
         if (record is null) throw new StoreException($"pack {entry.Pack} of issuer {issuerId} is missing although the index refers to it");

@@ -201,7 +201,7 @@ public sealed class KeyVaultEngineTests(TestPki pki) : IAsyncLifetime
             if (await s.FindAsync(leaf.SerialHex) is null) missing.Add(leaf);
         Assert.True(missing.Count <= 1); // the failed serial may be the responder certificate's own
         foreach (var leaf in missing) Assert.Null(await s.FindAsync(leaf.SerialHex, CertIdHashAlgorithm.Sha256));
-        Assert.Equal(serials - 1, IssuerIndex.Parse(File.ReadAllBytes(Path.Combine(s.StoreDir, StoreLayout.Index(s.Issuer.KeyHashHex))), "index").Entries.Count);
+        Assert.Equal(serials - 1, (await ShardedIndexStore.ReadAllAsync(new FileSystemObjectStore(s.StoreDir), s.Issuer.KeyHashHex, CancellationToken.None)).Entries.Count);
 
         _vault.FailDigest = null;
         var second = await s.RunAsync();
@@ -221,7 +221,7 @@ public sealed class KeyVaultEngineTests(TestPki pki) : IAsyncLifetime
         Assert.Contains(result.Errors, e => e.Contains("the responder key does not match the responder certificate", StringComparison.Ordinal));
         Assert.Equal(0, result.ResponsesSigned);
         // Nothing published: no index, no packs (the manifest records the error).
-        Assert.False(File.Exists(Path.Combine(s.StoreDir, StoreLayout.Index(s.Issuer.KeyHashHex))));
+        Assert.False(Directory.Exists(Path.Combine(s.StoreDir, StoreLayout.IndexFolder(s.Issuer.KeyHashHex))));
         Assert.False(Directory.Exists(Path.Combine(s.StoreDir, StoreLayout.Packs(s.Issuer.KeyHashHex))));
         Assert.True(File.Exists(Path.Combine(s.StoreDir, StoreLayout.Manifest(s.Issuer.KeyHashHex))));
         Assert.Equal(0, _vault.SignRequests);

@@ -34,7 +34,7 @@ internal sealed class RefreshSetup
     public Task<string> ResponseFileAsync(string serialHex, CertIdHashAlgorithm algorithm = CertIdHashAlgorithm.Sha1) =>
         StoredResponses.FileAsync(Store, Issuer, serialHex, Ca.Directory, algorithm);
 
-    public IssuerIndex Index() => IssuerIndex.Parse(File.ReadAllBytes(Path.Combine(StoreDir, StoreLayout.Index(IssuerId))), "index");
+    public IssuerIndex Index() => ShardedIndexStore.ReadAllAsync(Store, IssuerId, CancellationToken.None).GetAwaiter().GetResult();
 
     public IssuerManifest Manifest() => IssuerManifest.Parse(File.ReadAllBytes(Path.Combine(StoreDir, StoreLayout.Manifest(IssuerId))), "manifest");
 

@@ -198,7 +198,8 @@ public sealed class FunctionAppTests(TestPki pki)
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => app.Timer.RunAsync(new TimerInfo(), cancelled.Token));
-        Assert.Null(await app.Store.GetAsync(StoreLayout.Index(app.Issuer.KeyHashHex), None));
+        Assert.Null(await app.Store.GetAsync(StoreLayout.IndexShard(app.Issuer.KeyHashHex, 1, 0), None));
+        Assert.Empty(await ShardedIndexStore.ReadAllAsync(app.Store, app.Issuer.KeyHashHex, None).ContinueWith(t => t.Result.Entries, TaskScheduler.Default));
     }
 
     /// <summary>Keeps "Level: message" lines.</summary>

@@ -40,7 +40,7 @@ public sealed class ResponseSourceTests(TestPki pki)
             Issuer.CertIdFor(SerialNumber.ParseHex(leaf.SerialHex), algorithm);
 
         public IndexEntry Entry(TestLeaf leaf) =>
-            IssuerIndex.Parse(File.ReadAllBytes(Path.Combine(Store.Root, StoreLayout.Index(Issuer.KeyHashHex))), "index").Entries[SerialNumber.ParseHex(leaf.SerialHex)];
+            ShardedIndexStore.ReadAllAsync(Store, Issuer.KeyHashHex, CancellationToken.None).GetAwaiter().GetResult().Entries[SerialNumber.ParseHex(leaf.SerialHex)];
 
         public string PackPath(string pack) => Path.Combine(Store.Root, StoreLayout.Pack(Issuer.KeyHashHex, pack));
     }

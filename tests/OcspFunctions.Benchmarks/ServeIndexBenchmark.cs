@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.Logging.Abstractions;
+using OcspFunctions.Adapters.FileSystem;
+using OcspFunctions.Engine;
+using OcspFunctions.Engine.Serving;
+using OcspFunctions.Engine.Store;
+using OcspFunctions.Protocol;
+
+namespace OcspFunctions.Benchmarks;
+
+/// <summary>
+/// <c>serve-index --dir DIR --serials N [--key p256] [--store DIR] [--lookups 100000] [--index-cache-mb 192] [--seed 1]</c>:
+/// the server's side of the sharded index, in-process (the <see cref="StoreResponseSource"/> every HTTP host uses, no
+/// Kestrel): time from process start to the first correct answer, then random lookups over the issued serials, each
+/// checked (found, the right serial), and the process's RSS after them. Run it in a fresh process (it is one).
+/// </summary>
+public static class ServeIndexBenchmark
+{
+    public static int Run(string[] args)
+    {
+        long processStart = Process.GetCurrentProcess().StartTime.ToUniversalTime().Ticks;
+        var opts = new Dictionary<string, string>();
+        for (int i = 0; i + 1 < args.Length; i += 2) opts[args[i]] = args[i + 1];
+        string dir = opts.GetValueOrDefault("--dir") ?? Path.Combine(Path.GetTempPath(), "ocspfunctions-bench");
+        int serials = int.Parse(opts.GetValueOrDefault("--serials") ?? "1000000", CultureInfo.InvariantCulture);
+        string key = opts.GetValueOrDefault("--key") ?? "p256";
+        string storeDir = opts.GetValueOrDefault("--store") ?? Path.Combine(dir, $"refresh-store-{key}");
+        int lookups = int.Parse(opts.GetValueOrDefault("--lookups") ?? "100000", CultureInfo.InvariantCulture);
+        long cacheMb = long.Parse(opts.GetValueOrDefault("--index-cache-mb") ?? "192", CultureInfo.InvariantCulture);
+        var random = new Random(int.Parse(opts.GetValueOrDefault("--seed") ?? "1", CultureInfo.InvariantCulture));
+        var files = RefreshFixture.Paths(dir, serials, key);
+
+        var options = new OcspOptions();
+        options.Serve.IndexCacheBytes = cacheMb << 20;
+        var issuer = new OcspIssuer(System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(files.CaPath));
+        var store = new FileSystemObjectStore(storeDir);
+        var source = new StoreResponseSource([issuer], store, options, TimeProvider.System, NullLogger.Instance);
+
+        // The first request: a serial known to be issued (the first line of the list; reading it is not the server's work).
+        var first = SerialNumber.ParseHex(File.ReadLines(files.IssuedPath).First(l => l.Length > 0 && l[0] != '#').Split(',')[0]);
+        var answer = source.LookupAsync(issuer.CertIdFor(first, CertIdHashAlgorithm.Sha1), CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        if (answer.Outcome != LookupOutcome.Found || answer.Response!.Entry.Status == CertStatusKind.Unknown)
+            throw new InvalidOperationException($"first lookup: {answer.Outcome}");
+        var firstAnswer = TimeSpan.FromTicks(DateTime.UtcNow.Ticks - processStart);
+        long rssFirst = Kb("VmRSS");
+
+        // Random serials from the list (read after the first answer: not part of the start-up).
+        var issued = File.ReadLines(files.IssuedPath).Where(l => l.Length > 0 && l[0] != '#').Select(l => l.Split(',')[0]).ToArray();
+        var picks = new SerialNumber[lookups];
+        for (int i = 0; i < lookups; i++) picks[i] = SerialNumber.ParseHex(issued[random.Next(issued.Length)]);
+        issued = null;
+        GC.Collect();
+        var sw = Stopwatch.StartNew();
+        int found = 0;
+        Parallel.For(0, lookups, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+        {
+            var lookup = source.LookupAsync(issuer.CertIdFor(picks[i], CertIdHashAlgorithm.Sha1), CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            if (lookup.Outcome != LookupOutcome.Found) throw new InvalidOperationException($"serial {picks[i]}: {lookup.Outcome}");
+            var single = OcspResponse.Decode(lookup.Response!.Der).Basic!.Responses[0];
+            if (single.CertId.SerialNumber != picks[i]) throw new InvalidOperationException($"serial {picks[i]} answered for {single.CertId.SerialNumber}");
+            Interlocked.Increment(ref found);
+        });
+        var elapsed = sw.Elapsed;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"serve-index: {serials:N0} serials, store {storeDir}, Serve:IndexCacheBytes {cacheMb} MiB, Serve:CacheBytes {options.Serve.CacheBytes >> 20} MiB"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"process start -> first correct answer: {firstAnswer.TotalSeconds:F3} s (RSS then {rssFirst / 1048576.0:F0} MB)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{found:N0} random lookups, all found and checked: {elapsed.TotalSeconds:F1} s ({found / elapsed.TotalSeconds:N0}/s); " +
+            $"shards loaded {source.IndexShards.Loads:N0}, held {source.IndexShards.Count:N0} ({source.IndexShards.Bytes / 1048576.0:F0} MB counted)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"RSS after the lookups: {Kb("VmRSS") / 1048576.0:F0} MB; peak (VmHWM) {Kb("VmHWM") / 1048576.0:F0} MB; GC heap {GC.GetTotalMemory(false) / 1048576.0:F0} MB"));
+        return 0;
+    }
+
+    private static long Kb(string field)
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith(field + ":", StringComparison.Ordinal))
+                return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+        return -1;
+    }
+}
