@@ -93,7 +93,8 @@ static async Task<int> Guard(string verb, Func<Task<int>> action)
                                   or OcspFunctions.Engine.Sources.SourceException
                                   or OcspFunctions.Adapters.Azure.KeyVault.KeyVaultException or ArgumentException)
     {
-        Console.Error.WriteLine($"{verb}: {e.Message}");
+        // Messages can quote configuration values and input text: never raw control characters to the terminal.
+        Console.Error.WriteLine($"{verb}: {OcspFunctions.Protocol.Printable.EscapeLines(e.Message)}");
         return 2;
     }
 }

@@ -147,4 +147,17 @@ public sealed class CliTests(TestPki pki)
         Assert.Equal(2, result.Exit);
         Assert.Contains("does not exist", result.Err, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_configuration_error_quoting_a_control_character_prints_it_escaped_and_exits_2()
+    {
+        string dir = pki.NewWorkDir("cli-escape");
+        string config = Path.Combine(dir, "ocsp.json");
+        // An unknown key carrying ESC [2J (clear screen, JSON-escaped in the file): the message names the key, the terminal never gets the raw byte.
+        File.WriteAllText(config, "{ \"Ocsp\": { \"Store\": { \"Path\": \"store\" }, \"Bogus\\u001b[2J\": 1 } }");
+        var (exit, _, err) = Run(dir, "status", "--config", config);
+        Assert.Equal(2, exit);
+        Assert.DoesNotContain('\u001b', err);
+        Assert.Contains("Bogus\\x1B[2J", err, StringComparison.Ordinal);
+    }
 }
