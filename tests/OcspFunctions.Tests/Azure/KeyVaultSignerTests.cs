@@ -67,13 +67,7 @@ public sealed class KeyVaultSignerTests : IAsyncLifetime
         byte[] data = RandomNumberGenerator.GetBytes(300);
         byte[] signature = await signer.SignAsync(data, CancellationToken.None);
         // The DER form that goes into the BIT STRING verifies over the data with the key's public half.
-        bool ok = key switch
-        {
-            RSA rsa => rsa.VerifyData(data, signature, signer.Algorithm.HashAlgorithm, signer.Algorithm.RsaPadding),
-            ECDsa ec => ec.VerifyData(data, signature, signer.Algorithm.HashAlgorithm, DSASignatureFormat.Rfc3279DerSequence),
-            _ => false,
-        };
-        Assert.True(ok);
+        Assert.True(Verifies(key, signer, data, signature));
         Assert.Equal(1, signer.Statistics.Signatures);
         Assert.Contains(_vault.Requests, r => r.Method == "POST" && r.Path == $"/keys/responder/{entry.Version}/sign" && r.Status == 200);
     }
@@ -366,4 +360,12 @@ public sealed class KeyVaultSignerTests : IAsyncLifetime
         Assert.True(stopwatch.ElapsedMilliseconds >= 250);
         limiter.Release(lease, LimiterSignal.Success);
     }
+
+    /// <summary>The DER signature a Key Vault signer returns verifies over the data with the key's public half.</summary>
+    internal static bool Verifies(AsymmetricAlgorithm key, KeyVaultSigner signer, byte[] data, byte[] signature) => key switch
+    {
+        RSA rsa => rsa.VerifyData(data, signature, signer.Algorithm.HashAlgorithm, signer.Algorithm.RsaPadding),
+        ECDsa ec => ec.VerifyData(data, signature, signer.Algorithm.HashAlgorithm, DSASignatureFormat.Rfc3279DerSequence),
+        _ => false,
+    };
 }
