@@ -377,7 +377,11 @@ public sealed class RefreshEngine(
         };
     }
 
-    /// <summary>Refuses (or, for a private PKI, warns about) a schedule the signer cannot keep fresh; see <see cref="SigningCapacity"/>.</summary>
+    /// <summary>
+    /// Fails the issuer (or, for a private PKI, warns) when the signer cannot keep the schedule fresh; see
+    /// <see cref="SigningCapacity"/>. The run still signs and publishes: holding back would keep revocations from being
+    /// served and, with nothing signed, no faster rate could ever be measured again.
+    /// </summary>
     private void CheckCapacity(IssuerOptions issuer, IOcspSigner signer, int serials, int algorithms, IssuerManifest manifest, IssuerRefreshResult result)
     {
         var verdict = _capacity.Check(serials, algorithms, manifest.SigningRate, (signer as ISigningRateHint)?.DeclaredSignaturesPerSecond);
@@ -391,7 +395,12 @@ public sealed class RefreshEngine(
         if (v.Fits) return;
         const string advice = "a faster signer, fewer hash algorithms, a longer Timing:RefreshAfter or a longer Timing:MaxRunTime";
         if (_timing.AllowPrivatePki) result.Warnings.Add($"the schedule cannot keep every response fresh: {v.Line} — allowed by Timing:AllowPrivatePki; needs {advice}");
-        else throw new SourceException($"the schedule cannot keep every response fresh: {v.Line}; needs {advice} (or Timing:AllowPrivatePki=true for a private PKI)");
+        else
+        {
+            string error = $"the schedule cannot keep every response fresh: {v.Line}; needs {advice} (or Timing:AllowPrivatePki=true for a private PKI)";
+            result.Errors.Add(error);
+            logger.LogError("Issuer {Issuer}: {Error}", Printable.Escape(issuer.Name), error);
+        }
     }
 
     /// <summary>Signs one tier of one issuer, then publishes it (packs, index, manifest) before the next tier starts.</summary>

@@ -203,7 +203,7 @@ public sealed class BoundedRunTests(TestPki pki)
     }
 
     [Fact]
-    public async Task A_schedule_the_declared_signing_rate_cannot_keep_fresh_is_refused_unless_private_pki()
+    public async Task A_schedule_the_declared_signing_rate_cannot_keep_fresh_fails_the_issuer_unless_private_pki_but_still_publishes()
     {
         var s = Create("bounded-capacity", out var serials);
         var clock = new ManualTime(DateTimeOffset.UtcNow);
@@ -213,8 +213,10 @@ public sealed class BoundedRunTests(TestPki pki)
         Assert.False(refused.Succeeded);
         Assert.Contains(refused.Errors, e => e.Contains("cannot keep every response fresh", StringComparison.Ordinal)
                                              && e.Contains("declared by the signer", StringComparison.Ordinal));
-        Assert.Empty(s.PackNames());
-        Assert.False(File.Exists(Path.Combine(s.StoreDir, StoreLayout.Index(s.IssuerId))));
+        // Failing loudly is not holding back: every serial (revocations first) is still signed and published.
+        Assert.NotEmpty(s.PackNames());
+        Assert.Equal(serials.Count, refused.Changed);
+        Assert.Equal(0, refused.Backlog);
 
         s.Options.Timing.AllowPrivatePki = true;
         var allowed = Assert.Single((await BoundedRuns.Engine(s, s.Store, slow, clock).RunAsync(None)).Issuers);
@@ -230,7 +232,7 @@ public sealed class BoundedRunTests(TestPki pki)
     }
 
     [Fact]
-    public async Task A_backlog_that_cannot_clear_before_responses_expire_warns_fails_status_and_refuses_the_next_run()
+    public async Task A_backlog_that_cannot_clear_before_responses_expire_warns_fails_status_and_fails_the_next_run_which_keeps_signing()
     {
         var s = Create("bounded-behind", out var serials);
         string config = WriteConfig(s);
@@ -263,6 +265,8 @@ public sealed class BoundedRunTests(TestPki pki)
         Assert.False(next.Succeeded);
         Assert.Contains(next.Errors, e => e.Contains("cannot keep every response fresh", StringComparison.Ordinal)
                                           && e.Contains("measured by the last run", StringComparison.Ordinal));
+        // ... and still signs what it can: a slow signer is never a reason to stop publishing (nor to stop measuring).
+        Assert.True(next.ResponsesSigned > 0);
     }
 
     [Theory]
