@@ -11,7 +11,6 @@
 // assignments exist before the app does: the app starts with working permissions, and recreating the app keeps them.
 
 targetScope = 'resourceGroup'
-
 @description('Region for everything except the global Front Door resources.')
 param location string = resourceGroup().location
 
@@ -156,6 +155,7 @@ module keyVault 'modules/keyvault.bicep' = {
     operatorPrincipalId: operatorPrincipalId
     operatorPrincipalType: operatorPrincipalType
     responderCertificateName: responderCertificateName
+    alertActionGroupIds: empty(alertEmail) ? [] : [monitoring.outputs.actionGroupId]
   }
 }
 
@@ -168,6 +168,9 @@ module monitoring 'modules/monitoring.bicep' = {
     appInsightsName: 'appi-${baseName}-${token}'
     identityId: identity.id
     identityPrincipalId: identity.properties.principalId
+    alertEmail: alertEmail
+    baseName: baseName
+    token: token
   }
 }
 
@@ -224,6 +227,7 @@ module alerts 'modules/alerts.bicep' = {
     appInsightsName: monitoring.outputs.appInsightsName
     healthUrl: 'http://${publicHostName}/health'
     alertEmail: alertEmail
+    actionGroupId: monitoring.outputs.actionGroupId
   }
 }
 

@@ -13,25 +13,11 @@ param healthUrl string
 @description('Optional e-mail address; empty creates the alerts without an action group.')
 param alertEmail string
 
+@description('The operator action group (monitoring module); empty when alertEmail is.')
+param actionGroupId string
+
 resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: appInsightsName
-}
-
-resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(alertEmail)) {
-  name: 'ag-${baseName}-${token}'
-  location: 'global'
-  tags: tags
-  properties: {
-    groupShortName: take('${baseName}-ocsp', 12)
-    enabled: true
-    emailReceivers: [
-      {
-        name: 'operator'
-        emailAddress: alertEmail
-        useCommonAlertSchema: true
-      }
-    ]
-  }
 }
 
 var webTestName = 'health-${baseName}-${token}'
@@ -101,7 +87,7 @@ resource healthAlert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
     autoMitigate: true
     actions: empty(alertEmail) ? [] : [
       {
-        actionGroupId: actionGroup.id
+        actionGroupId: actionGroupId
       }
     ]
   }
@@ -144,7 +130,7 @@ union
     autoMitigate: true
     actions: {
       actionGroups: empty(alertEmail) ? [] : [
-        actionGroup.id
+        actionGroupId
       ]
     }
   }
@@ -261,7 +247,7 @@ resource meterAlerts 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [
       autoMitigate: true
       actions: {
         actionGroups: empty(alertEmail) ? [] : [
-          actionGroup.id
+          actionGroupId
         ]
       }
     }

@@ -10,6 +10,14 @@ param appInsightsName string
 param identityId string
 param identityPrincipalId string
 
+@description('Optional e-mail address for the operator action group; empty creates none.')
+param alertEmail string = ''
+
+@description('Names the action group (ag-BASENAME-TOKEN, as before it moved here from the alerts module).')
+param baseName string
+
+param token string
+
 var monitoringMetricsPublisherRoleId = '3913510d-42f4-4e42-8a64-420c390055eb'
 
 resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
@@ -175,4 +183,26 @@ resource workbook 'Microsoft.Insights/workbooks@2023-06-01' = {
 }
 
 // The name only: the function app module reads the connection string itself, so it never becomes a deployment output.
+// The operator's action group lives here (not in alerts) so the Key Vault module's near-expiry alert can use it too
+// without a module cycle (alerts follows Front Door, which follows the function app, which follows Key Vault).
+resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(alertEmail)) {
+  name: 'ag-${baseName}-${token}'
+  location: 'global'
+  tags: tags
+  properties: {
+    groupShortName: take('${baseName}-ocsp', 12)
+    enabled: true
+    emailReceivers: [
+      {
+        name: 'operator'
+        emailAddress: alertEmail
+        useCommonAlertSchema: true
+      }
+    ]
+  }
+}
+
 output appInsightsName string = appInsights.name
+
+@description('The operator action group, or empty when no alert e-mail is set.')
+output actionGroupId string = empty(alertEmail) ? '' : actionGroup.id
