@@ -1,4 +1,5 @@
 using OcspFunctions.Engine.Store;
+using OcspFunctions.Protocol;
 
 namespace OcspFunctions.Engine;
 
@@ -13,7 +14,7 @@ namespace OcspFunctions.Engine;
 public static class ResponderRollover
 {
     /// <summary><c>status</c> warns and <c>/health</c> shows the days from here on.</summary>
-    public static readonly TimeSpan WarnBefore = TimeSpan.FromDays(30);
+    public static readonly TimeSpan WarnBefore = ResponderCertificateCheck.DefaultExpiryWarning; // the refresh's own warning
 
     /// <summary><c>status</c> exits 1 and <c>/health</c> is not fresh from here on.</summary>
     public static readonly TimeSpan FailBefore = TimeSpan.FromDays(7);
@@ -44,5 +45,4 @@ public static class ResponderRollover
                $"{needed.TotalHours:N1} h, but the previous responder certificate expires at {old:u}, in {left.TotalHours:N1} h; " +
                "responses it signed end there and become stale until re-signed (raise the signing rate, e.g. a Managed HSM, or roll over earlier)";
     }
-
 }
