@@ -34,7 +34,7 @@ public static partial class ConfigLoader
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException or InvalidDataException)
         {
-            throw new ConfigurationException($"configuration is invalid: {e.Message}{(e.InnerException is { } inner ? " " + inner.Message : "")}");
+            throw Invalid(e);
         }
         CheckKnownKeys(ocsp);
         try
@@ -48,9 +48,12 @@ public static partial class ConfigLoader
         }
         catch (InvalidOperationException e)
         {
-            throw new ConfigurationException($"configuration is invalid: {e.Message}{(e.InnerException is { } inner ? " " + inner.Message : "")}");
+            throw Invalid(e);
         }
     }
+
+    private static ConfigurationException Invalid(Exception e) =>
+        new($"configuration is invalid: {e.Message}{(e.InnerException is { } inner ? " " + inner.Message : "")}");
 
     /// <summary>Every declared setting: the engine's options, the host's, and the registered adapters'.</summary>
     private static SettingsSchema Schema()
