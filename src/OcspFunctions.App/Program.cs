@@ -14,6 +14,8 @@ builder.ConfigureFunctionsWebApplication();
 // App settings (Ocsp__…), optionally over a JSON file named by OCSP_CONFIG_FILE. A configuration error stops the worker
 // with every error in the host's log (nothing is served from a half-understood configuration).
 var configuration = Composition.Validated(ConfigLoader.Load(Environment.GetEnvironmentVariable(FunctionApp.ConfigFileVariable)), Console.Error);
+var scheduleErrors = RefreshSchedule.Check(Environment.GetEnvironmentVariable(RefreshSchedule.Variable), configuration.Options, DateTime.UtcNow);
+if (scheduleErrors.Count > 0) throw new ConfigLoader.ConfigurationException("configuration errors:\n  " + string.Join("\n  ", scheduleErrors));
 await builder.Services.AddFunctionAppAsync(configuration, CancellationToken.None);
 
 // Metrics (README, Metrics): the worker's OpenTelemetry integration, the OcspFunctions meter to Azure Monitor
