@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using OcspFunctions.Engine;
 using OcspFunctions.Engine.Serving;
@@ -13,7 +14,7 @@ namespace OcspFunctions.Hosting;
 /// Everything the responder answers over HTTP: <c>GET /</c> for probes, <c>GET /health</c>, and the OCSP handler for
 /// every other path. <c>serve</c> (Kestrel) and the function app's catch-all HTTP trigger both call <see cref="HandleAsync"/>.
 /// </summary>
-public sealed class ResponderEndpoint(OcspHttpHandler handler, StoreResponseSource responses, ResponderMetrics metrics)
+public sealed class ResponderEndpoint(OcspHttpHandler handler, StoreResponseSource responses, ResponderMetrics metrics, TimeProvider time)
 {
     public async Task HandleAsync(HttpContext context)
     {
@@ -27,7 +28,7 @@ public sealed class ResponderEndpoint(OcspHttpHandler handler, StoreResponseSour
         }
         if (get && path.Equals("/health", StringComparison.OrdinalIgnoreCase))
         {
-            await ResponderHost.WriteHealthAsync(context, responses, metrics);
+            await ResponderHost.WriteHealthAsync(context, responses, metrics, time.GetUtcNow());
             return;
         }
         await handler.HandleAsync(context);
@@ -50,7 +51,7 @@ public static class ResponderServices
         services.AddSingleton(configuration);
         services.AddSingleton(configuration.Options);
         services.AddSingleton(configuration.Serve);
-        services.AddSingleton(TimeProvider.System);
+        services.TryAddSingleton(TimeProvider.System); // a host (or a test) may bring its own clock
         // The gauges read the manifests the responder has loaded (no I/O in a collection callback).
         services.AddSingleton(sp => new OcspInstruments(() => sp.GetRequiredService<StoreResponseSource>().LoadedReadings(),
             sp.GetRequiredService<TimeProvider>()));

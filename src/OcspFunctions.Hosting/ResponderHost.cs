@@ -59,9 +59,8 @@ public static class ResponderHost
     /// past its nextUpdate, the refresh over an hour overdue, or never refreshed), counts, how many warnings and
     /// errors the last run recorded, and times; 503 unless every issuer is fresh. The text is in the log and <c>status</c>.
     /// </summary>
-    internal static async Task WriteHealthAsync(HttpContext context, StoreResponseSource responses, ResponderMetrics metrics)
+    internal static async Task WriteHealthAsync(HttpContext context, StoreResponseSource responses, ResponderMetrics metrics, DateTimeOffset now)
     {
-        var now = DateTimeOffset.UtcNow;
         var issuers = new List<object>();
         bool healthy = true;
         foreach (var (issuer, manifest) in await responses.ManifestsAsync(context.RequestAborted))
