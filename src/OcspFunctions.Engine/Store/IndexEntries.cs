@@ -148,7 +148,8 @@ public sealed class IndexEntries : IReadOnlyDictionary<SerialNumber, IndexEntry>
     internal bool IsDirty(int k) => _dirty[k];
 
     /// <summary>Shard <paramref name="k"/> as it is now: the loaded one when nothing changed, else the overlay merged in.</summary>
-    internal IndexShard Merged(int k) => _overlays[k] is null ? _shards[k] : IndexShard.FromEntries(ShardEntries(k));
+    internal IndexShard Merged(int k) =>
+        _overlays[k] is not { } overlay ? _shards[k] : IndexShard.FromEntries(ShardEntries(k), _shards[k].Count + overlay.Count);
 
     /// <summary>Every entry partitioned into <paramref name="count"/> new shards (a growing shard count moves serials).</summary>
     internal IndexShard[] Partition(int count)
@@ -157,7 +158,7 @@ public sealed class IndexEntries : IReadOnlyDictionary<SerialNumber, IndexEntry>
         var builders = new IndexShard.Builder[count];
         try
         {
-            for (int k = 0; k < count; k++) builders[k] = new IndexShard.Builder();
+            for (int k = 0; k < count; k++) builders[k] = new IndexShard.Builder(_count / count + _count / count / 8);
             for (int k = 0; k < _shards.Length; k++)
                 foreach (var (serial, entry) in ShardEntries(k)) builders[IndexShards.ShardOf(serial, count)].Add(serial.Bytes, entry);
             return [.. builders.Select(b => b.ToShard())];

@@ -47,12 +47,15 @@ public sealed class IndexShard
     private IndexShard(byte[] serials, int stride, int[]? offsets, Record[] records, string[] packs, long timeBase, Dictionary<int, IndexEntry>? wide)
     {
         (_serials, _stride, _offsets, _records, _packs, _timeBase, _wide) = (serials, stride, offsets, records, packs, timeBase, wide);
-        long bytes = 3 * 24 + _serials.Length + (_offsets?.Length ?? 0) * sizeof(int) + (long)_records.Length * Marshal.SizeOf<Record>()
-                     + 24 + (long)_packs.Length * IntPtr.Size;
+        // This object, then each array with its 24-byte header, each pack name (a string: 22 bytes and 2 a char), and each
+        // wide entry's dictionary slot (key, hash, next, the entry).
+        const int ArrayHeader = 24;
+        long bytes = 64 + ArrayHeader + _serials.Length + ArrayHeader + (long)_records.Length * Unsafe.SizeOf<Record>()
+                     + ArrayHeader + (long)_packs.Length * IntPtr.Size;
+        if (_offsets is not null) bytes += ArrayHeader + (long)_offsets.Length * sizeof(int);
         foreach (var pack in _packs) bytes += 22 + 2L * pack.Length;
-        // A wide entry: its dictionary slot (key, hash, next, the entry).
-        bytes += (_wide?.Count ?? 0) * 96L;
-        ByteSize = 160 + bytes; // the object and the array headers
+        if (_wide is not null) bytes += 200 + _wide.Count * 96L;
+        ByteSize = bytes;
     }
 
     public static IndexShard Empty { get; } = new([], 0, null, [], [], 0, null);
@@ -117,9 +120,9 @@ public sealed class IndexShard
         return byLength != 0 ? byLength : a.SequenceCompareTo(b);
     }
 
-    public static IndexShard FromEntries(IEnumerable<KeyValuePair<SerialNumber, IndexEntry>> entries)
+    public static IndexShard FromEntries(IEnumerable<KeyValuePair<SerialNumber, IndexEntry>> entries, int expected = 256)
     {
-        using var builder = new Builder();
+        using var builder = new Builder(expected);
         foreach (var (serial, entry) in entries) builder.Add(serial.Bytes, entry);
         return builder.ToShard();
     }
@@ -130,7 +133,7 @@ public sealed class IndexShard
     /// </summary>
     public static IndexShard Parse(ReadOnlySpan<byte> content, string source)
     {
-        using var builder = new Builder();
+        using var builder = new Builder(content.Count((byte)'\n') + 1);
         var packs = new Dictionary<long, string>();
         int lineNumber = 0;
         Span<byte> serial = stackalloc byte[64];
@@ -213,11 +216,20 @@ public sealed class IndexShard
     /// </summary>
     internal sealed class Builder : IDisposable
     {
-        private byte[] _bytes = ArrayPool<byte>.Shared.Rent(4096);
-        private int[] _starts = ArrayPool<int>.Shared.Rent(257);
-        private IndexEntry[] _entries = ArrayPool<IndexEntry>.Shared.Rent(256);
+        private byte[] _bytes;
+        private int[] _starts;
+        private IndexEntry[] _entries;
         private int _used;
         private int _count;
+
+        /// <param name="capacity">Rows expected (the buffers grow past it).</param>
+        public Builder(int capacity = 256)
+        {
+            capacity = Math.Max(capacity, 16);
+            _bytes = ArrayPool<byte>.Shared.Rent(capacity * 16);
+            _starts = ArrayPool<int>.Shared.Rent(capacity + 1);
+            _entries = ArrayPool<IndexEntry>.Shared.Rent(capacity);
+        }
 
         public int Count => _count;
 
