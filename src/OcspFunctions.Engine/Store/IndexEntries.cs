@@ -86,8 +86,20 @@ public sealed class IndexEntries : IReadOnlyDictionary<SerialNumber, IndexEntry>
         return true;
     }
 
-    /// <summary>Kept for the dictionary surface the refresh uses; shards are sized when built, so nothing to reserve.</summary>
-    public int EnsureCapacity(int capacity) => Math.Max(capacity, _count);
+    /// <summary>
+    /// For an empty index (a first run), partitions it now into the shard count <paramref name="capacity"/> serials need, so
+    /// the entries set go to per-shard overlays and the first save builds each shard from its own; otherwise nothing to
+    /// reserve (shards are sized when built).
+    /// </summary>
+    public int EnsureCapacity(int capacity)
+    {
+        if (_count == 0 && _shards.All(s => s.Count == 0))
+        {
+            int count = IndexShards.CountFor(capacity, _shards.Length);
+            if (count != _shards.Length) Saved([.. Enumerable.Repeat(IndexShard.Empty, count)]);
+        }
+        return Math.Max(capacity, _count);
+    }
 
     public IEnumerable<SerialNumber> Keys => this.Select(kv => kv.Key);
 

@@ -100,10 +100,11 @@ public sealed class ShardedIndexStore
     {
         var entries = Index.Entries;
         int count = IndexShards.CountFor(entries.Count, _count);
-        bool all = _rewriteAll || count != _count;
+        // Entries partitioned otherwise than the shards to write (a grown count, a migration, a first run): all of them.
+        bool all = _rewriteAll || count != _count || count != entries.ShardCount;
         IndexShard[]? partition = null;
         var shards = new Dictionary<int, IndexShard>();
-        if (all && count != entries.ShardCount)
+        if (count != entries.ShardCount)
         {
             partition = entries.Partition(count);
             for (int k = 0; k < count; k++) shards[k] = partition[k];

@@ -190,4 +190,33 @@ public sealed class CompactIndexShardTests
             if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Theory]
+    [InlineData(50_000, 50_000, 8)]  // a first run: the entries go straight to the shards they are saved in
+    [InlineData(100_000, 10, 1)]     // fewer serials than announced: saved under the count they need
+    public async Task A_first_run_announcing_its_size_saves_under_the_count_its_entries_need(int announced, int count, int shards)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "ocsp-compact-" + Guid.NewGuid().ToString("N"));
+        var store = new FileSystemObjectStore(dir);
+        try
+        {
+            const string id = "EE";
+            var manifest = new IssuerManifest { IssuerId = id };
+            var loaded = await ShardedIndexStore.LoadAsync(store, id, manifest, T0, TimeSpan.FromHours(1), None);
+            loaded.Index.Entries.EnsureCapacity(announced);
+            Assert.Equal(IndexShards.CountFor(announced, 0), loaded.Index.Entries.ShardCount);
+            var entries = RandomEntries(count, seed: 6);
+            foreach (var (serial, entry) in entries) loaded.Index.Entries[serial] = entry;
+            Assert.Equal(shards, await loaded.SaveChangedAsync(manifest, T0, None));
+            Assert.Equal(shards, manifest.IndexShards);
+            await store.PutAsync(StoreLayout.Manifest(id), manifest.Serialize(), None);
+            Assert.Equal(entries.OrderBy(kv => kv.Key), (await ShardedIndexStore.ReadAllAsync(store, id, None)).Entries.OrderBy(kv => kv.Key));
+            foreach (var (serial, entry) in entries.Take(50))
+                Assert.Equal(entry, await ShardedIndexStore.FindEntryAsync(store, id, serial, None));
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+    }
 }
