@@ -11,9 +11,10 @@ namespace OcspFunctions.Benchmarks;
 /// <c>index-scale [--serials 10000000] [--dir DIR] [--lookups 100000] [--index-cache-mb 192]</c>: the sharded index alone at
 /// scale, without signing (a 10,000,000-serial signing refresh takes hours on a shared 2-core machine). Writes a synthetic
 /// index of N random 16-byte serials (10 % revoked; entries point at 100 made-up pack names) as shards, then in fresh child
-/// processes measures (1) what a nothing-to-do refresh spends on the index: load every shard, fingerprint, save nothing; then
-/// one changed serial saved (one shard written); (2) what a server spends: process start to the first entry found through
-/// the manifest and the shard cache, then random lookups of present serials, RSS after them.
+/// processes measures (1) what a nothing-to-do refresh spends on the index: load every shard (compact <see cref="IndexShard"/>s),
+/// save nothing (no shard marked changed); then one changed serial saved (one shard written), and the compact form's bytes
+/// per entry; (2) what a server spends: process start to the first entry found through the manifest and the shard cache,
+/// then random lookups of present serials, RSS after them.
 /// </summary>
 public static class IndexScaleBenchmark
 {
@@ -31,7 +32,7 @@ public static class IndexScaleBenchmark
         var random = new Random(1);
         var manifest = new IssuerManifest { IssuerId = IssuerId };
         var sharded = ShardedIndexStore.LoadAsync(store, IssuerId, manifest, DateTimeOffset.UtcNow, TimeSpan.FromHours(1), CancellationToken.None).GetAwaiter().GetResult();
-        var entries = sharded.Index.Entries;
+        IndexEntries? entries = sharded.Index.Entries;
         entries.EnsureCapacity(serials);
         var packs = Enumerable.Range(0, 100).Select(i => $"20261201T000000Z-{i:x12}").ToArray();
         var bytes = new byte[16];
@@ -54,7 +55,7 @@ public static class IndexScaleBenchmark
         long indexBytes = Directory.GetFiles(Path.Combine(dir, StoreLayout.IndexFolder(IssuerId)), "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"index-scale: {serials:N0} serials generated in {generated:F1} s; written as {written:N0} shards ({indexBytes / 1048576.0:F0} MB) in {sw.Elapsed.TotalSeconds:F1} s; manifest {new FileInfo(Path.Combine(dir, StoreLayout.Manifest(IssuerId))).Length / 1024.0:F0} KB"));
-        entries.Clear();
+        entries = null;
         sharded = null;
         GC.Collect();
 
@@ -111,6 +112,15 @@ public static class IndexScaleBenchmark
             $"{nothing} shards written; save with one serial changed {oneSave:F2} s, {one} shard written; VmHWM {Kb("VmHWM") / 1048576.0:F0} MB; " +
             $"CPU {Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F1} s"));
         Console.WriteLine("  " + store.Summary);
+        long shardBytes = 0, shardEntries = 0;
+        for (int k = 0; k < manifest.IndexShards; k++)
+        {
+            var shard = ShardedIndexStore.ReadShardAsync(store, IssuerId, manifest.IndexShards, k, CancellationToken.None).GetAwaiter().GetResult();
+            shardBytes += shard.ByteSize;
+            shardEntries += shard.Count;
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  compact shards: {shardBytes / 1048576.0:F0} MB for {shardEntries:N0} entries = {(double)shardBytes / Math.Max(1, shardEntries):F1} bytes per entry (IndexShard.ByteSize)"));
         return 0;
     }
 
@@ -131,7 +141,7 @@ public static class IndexScaleBenchmark
             int k = IndexShards.ShardOf(s, m.IndexShards);
             var shard = cache.GetAsync(new IndexShardCache.Key(IssuerId, m.IndexShards, k), m.IndexShardVersions[k],
                 ct => ShardedIndexStore.ReadShardAsync(store, IssuerId, m.IndexShards, k, ct), CancellationToken.None).AsTask().GetAwaiter().GetResult();
-            return shard.Entries.TryGetValue(s, out var e) ? e : null;
+            return shard.TryGet(s, out var e) ? e : null;
         }
 
         var manifest = IssuerManifest.Parse(store.GetAsync(StoreLayout.Manifest(IssuerId), CancellationToken.None).GetAwaiter().GetResult()!.Content, "manifest");

@@ -10,8 +10,8 @@ namespace OcspFunctions.Engine.Serving;
 /// </summary>
 public sealed class IndexShardCache(long capacityBytes)
 {
-    /// <summary>Bytes counted per entry: a dictionary entry, the serial's array and the entry itself (measured ~120).</summary>
-    public const int BytesPerEntry = 128;
+    /// <summary>Bytes counted for a slot besides its shard's own (<see cref="IndexShard.ByteSize"/>): the slot, its task and the dictionary entry.</summary>
+    public const int Overhead = 256;
 
     /// <summary>A shard: issuer, shard count (0: a whole index.tsv from before shards) and number.</summary>
     public readonly record struct Key(string IssuerId, int Count, int Shard);
@@ -19,7 +19,7 @@ public sealed class IndexShardCache(long capacityBytes)
     private sealed class Slot(string version)
     {
         public string Version { get; } = version;
-        public TaskCompletionSource<IssuerIndex> Loaded { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<IndexShard> Loaded { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public long Bytes;
         public long LastUsed;
     }
@@ -29,7 +29,7 @@ public sealed class IndexShardCache(long capacityBytes)
     private long _bytes;
     private long _clock;
 
-    /// <summary>Bytes of the shards held now (as counted).</summary>
+    /// <summary>Bytes of the shards held now: their arrays and pack names, and <see cref="Overhead"/> each.</summary>
     public long Bytes => Interlocked.Read(ref _bytes);
 
     /// <summary>Shards held now (loaded or loading).</summary>
@@ -41,7 +41,7 @@ public sealed class IndexShardCache(long capacityBytes)
     private long _loads;
 
     /// <summary>The shard at <paramref name="version"/>: from memory, or loaded with <paramref name="load"/>.</summary>
-    public async ValueTask<IssuerIndex> GetAsync(Key key, string version, Func<CancellationToken, Task<IssuerIndex>> load, CancellationToken cancellationToken)
+    public async ValueTask<IndexShard> GetAsync(Key key, string version, Func<CancellationToken, Task<IndexShard>> load, CancellationToken cancellationToken)
     {
         if (!_slots.TryGetValue(key, out var slot) || slot.Version != version)
         {
@@ -60,13 +60,13 @@ public sealed class IndexShardCache(long capacityBytes)
         return await slot.Loaded.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task LoadAsync(Key key, Slot slot, Func<CancellationToken, Task<IssuerIndex>> load)
+    private async Task LoadAsync(Key key, Slot slot, Func<CancellationToken, Task<IndexShard>> load)
     {
-        IssuerIndex index;
+        IndexShard shard;
         try
         {
             Interlocked.Increment(ref _loads);
-            index = await load(CancellationToken.None).ConfigureAwait(false);
+            shard = await load(CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -79,12 +79,12 @@ public sealed class IndexShardCache(long capacityBytes)
             // Replaced by a newer version meanwhile: counted by nobody, dropped with its last reader.
             if (_slots.TryGetValue(key, out var current) && ReferenceEquals(current, slot))
             {
-                slot.Bytes = 1024 + (long)index.Entries.Count * BytesPerEntry;
+                slot.Bytes = Overhead + shard.ByteSize;
                 _bytes += slot.Bytes;
                 if (_bytes > capacityBytes) EvictLocked(slot);
             }
         }
-        slot.Loaded.SetResult(index);
+        slot.Loaded.SetResult(shard);
     }
 
     /// <summary>Drops the least recently used loaded shards until 90 % of the bound is left, keeping <paramref name="keep"/>.</summary>

@@ -179,7 +179,7 @@ public sealed class StoreResponseSource : IResponseSource
         if (view.ShardFor(state.Issuer.KeyHashHex, serial) is not var (key, version)) return null;
         var shard = await _shards.GetAsync(key, version,
             ct => ShardedIndexStore.ReadShardAsync(_store, key.IssuerId, key.Count, key.Shard, ct), cancellationToken).ConfigureAwait(false);
-        return shard.Entries.TryGetValue(serial, out var entry) ? entry : null;
+        return shard.TryGet(serial, out var entry) ? entry : null;
     }
 
     /// <summary>A record and its pack's certificates (headers are cached: packs never change); null when the pack is gone.</summary>

@@ -26,10 +26,13 @@ public static class IndexShards
     /// The serial's shard among <paramref name="count"/> (a power of two): 64-bit FNV-1a finished with MurmurHash3's fmix64,
     /// independent of the 32-bit FNV-1a that spreads refresh times, so a shard's serials do not all come due together.
     /// </summary>
-    public static int ShardOf(SerialNumber serial, int count)
+    public static int ShardOf(SerialNumber serial, int count) => ShardOf(serial.Bytes, count);
+
+    /// <summary>The shard of the serial with these canonical bytes.</summary>
+    public static int ShardOf(ReadOnlySpan<byte> serial, int count)
     {
         ulong hash = 14695981039346656037;
-        foreach (byte b in serial.Bytes) hash = (hash ^ b) * 1099511628211;
+        foreach (byte b in serial) hash = (hash ^ b) * 1099511628211;
         return (int)(Mix(hash) & (ulong)(count - 1));
     }
 

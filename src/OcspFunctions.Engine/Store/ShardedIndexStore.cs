@@ -3,10 +3,11 @@ using OcspFunctions.Protocol;
 namespace OcspFunctions.Engine.Store;
 
 /// <summary>
-/// The refresh's view of an issuer's index, stored as shards (<see cref="IndexShards"/>): loads every shard into one
-/// <see cref="IssuerIndex"/> (the refresh diffs all serials anyway) and, at each checkpoint, writes only the shards whose
-/// entries changed since the last load or save, then records their versions in the manifest, which the caller writes
-/// next — packs, then shards, then the manifest (If-Match), so a reader never follows an entry to a missing pack.
+/// The refresh's view of an issuer's index, stored as shards (<see cref="IndexShards"/>): loads every shard in its compact
+/// form (<see cref="IndexShard"/>) behind one <see cref="IssuerIndex"/> (the refresh diffs all serials anyway), whose
+/// entries record which shards a set or remove really changed; each checkpoint writes only those, then records their
+/// versions in the manifest, which the caller writes next — packs, then shards, then the manifest (If-Match), so a reader
+/// never follows an entry to a missing pack.
 /// A store with a single index.tsv (written before shards) is read once and written as shards; the old object is retired.
 /// </summary>
 public sealed class ShardedIndexStore
@@ -17,7 +18,6 @@ public sealed class ShardedIndexStore
     private readonly IObjectStore _store;
     private readonly string _issuerId;
     private int _count;
-    private ulong[] _fingerprints = [];
     private string[] _versions = [];
     private bool _rewriteAll;
     private bool _legacy;
@@ -47,23 +47,19 @@ public sealed class ShardedIndexStore
         TimeSpan retention, CancellationToken cancellationToken)
     {
         await DeleteRetiredAsync(store, manifest, now, retention, cancellationToken).ConfigureAwait(false);
-        var entries = new Dictionary<SerialNumber, IndexEntry>();
-        var loaded = new ShardedIndexStore(store, issuerId, new IssuerIndex(entries));
         int count = manifest.IndexShards;
         if (count < 0 || (count & (count - 1)) != 0) throw new StoreException($"{StoreLayout.Manifest(issuerId)}: bad index shard count {count}");
         if (count == 0)
         {
             var legacy = await store.GetAsync(StoreLayout.Index(issuerId), cancellationToken).ConfigureAwait(false);
-            if (legacy is not null)
-            {
-                IssuerIndex.ParseInto(legacy.Content, StoreLayout.Index(issuerId), entries);
-                loaded._rewriteAll = loaded._legacy = true; // migrate: written as shards at the next save
-            }
-            return loaded;
+            if (legacy is null) return new ShardedIndexStore(store, issuerId, new IssuerIndex());
+            // Migrate: one shard for now, written as shards at the next save.
+            var whole = new IssuerIndex(new IndexEntries([IndexShard.Parse(legacy.Content, StoreLayout.Index(issuerId))]));
+            return new ShardedIndexStore(store, issuerId, whole) { _rewriteAll = true, _legacy = true };
         }
-        var parseLock = new Lock();
         bool missing = false;
         var versions = new string[count];
+        var shards = new IndexShard[count];
         await Parallel.ForEachAsync(Enumerable.Range(0, count),
             new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
             async (k, ct) =>
@@ -72,47 +68,58 @@ public sealed class ShardedIndexStore
                 var shard = await store.GetAsync(name, ct).ConfigureAwait(false);
                 // Shards are written before the manifest that lists them, so only a hand-deleted one is missing: its
                 // serials are signed again as new ones, and the shard is written again.
-                if (shard is null) missing = true;
+                if (shard is null)
+                {
+                    missing = true;
+                    shards[k] = IndexShard.Empty;
+                }
                 else
                 {
                     versions[k] = IndexShards.Version(shard.Content);
-                    lock (parseLock) IssuerIndex.ParseInto(shard.Content, name, entries);
+                    shards[k] = IndexShard.Parse(shard.Content, name);
                 }
             }).ConfigureAwait(false);
-        loaded._count = count;
-        loaded._fingerprints = loaded.Fingerprints(count);
-        loaded._versions = versions;
-        loaded._rewriteAll = missing;
-        // A run killed between its shard writes and its manifest left shards newer than the versions the manifest lists:
-        // record what they hold, so servers that loaded the older content fetch them again.
-        loaded._recordVersions = manifest.IndexShardVersions.Count != count || !versions.SequenceEqual(manifest.IndexShardVersions);
-        return loaded;
+        return new ShardedIndexStore(store, issuerId, new IssuerIndex(new IndexEntries(shards)))
+        {
+            _count = count,
+            _versions = versions,
+            _rewriteAll = missing,
+            // A run killed between its shard writes and its manifest left shards newer than the versions the manifest lists:
+            // record what they hold, so servers that loaded the older content fetch them again.
+            _recordVersions = manifest.IndexShardVersions.Count != count || !versions.SequenceEqual(manifest.IndexShardVersions),
+        };
     }
 
     /// <summary>
     /// Writes the shards whose entries changed since the load or the previous save (all of them after a migration or when
     /// the shard count grows) and records the count and every shard's version in <paramref name="manifest"/>; the caller
-    /// writes the manifest after this returns. Returns how many shards were written.
+    /// writes the manifest after this returns. Returns how many shards were written. Each written shard's changes are
+    /// merged into its compact form only once stored, so a failed save leaves them to the next.
     /// </summary>
     public async Task<int> SaveChangedAsync(IssuerManifest manifest, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        int count = IndexShards.CountFor(Index.Entries.Count, _count);
-        bool all = _rewriteAll || count != _count;
-        var fingerprints = Fingerprints(count);
-        var changed = new HashSet<int>();
-        for (int k = 0; k < count; k++)
-            if (all || fingerprints[k] != _fingerprints[k]) changed.Add(k);
-        if (changed.Count == 0)
+        var entries = Index.Entries;
+        int count = IndexShards.CountFor(entries.Count, _count);
+        // Entries partitioned otherwise than the shards to write (a grown count, a migration, a first run): all of them.
+        bool all = _rewriteAll || count != _count || count != entries.ShardCount;
+        IndexShard[]? partition = null;
+        var shards = new Dictionary<int, IndexShard>();
+        if (count != entries.ShardCount)
+        {
+            partition = entries.Partition(count);
+            for (int k = 0; k < count; k++) shards[k] = partition[k];
+        }
+        else
+        {
+            for (int k = 0; k < count; k++)
+                if (all || entries.IsDirty(k)) shards[k] = entries.Merged(k);
+        }
+        if (shards.Count == 0)
         {
             if (_recordVersions) manifest.IndexShardVersions = [.. _versions];
             _recordVersions = false;
             return 0;
         }
-
-        var shards = new Dictionary<int, IssuerIndex>();
-        foreach (int k in changed) shards[k] = new IssuerIndex();
-        foreach (var (serial, entry) in Index.Entries)
-            if (shards.TryGetValue(IndexShards.ShardOf(serial, count), out var shard)) shard.Entries[serial] = entry;
 
         var versions = all ? new string[count] : _versions.ToArray();
         await Parallel.ForEachAsync(shards,
@@ -123,7 +130,9 @@ public sealed class ShardedIndexStore
                 await _store.PutAsync(StoreLayout.IndexShard(_issuerId, count, shard.Key), content, ct).ConfigureAwait(false);
                 versions[shard.Key] = IndexShards.Version(content);
             }).ConfigureAwait(false);
-        ShardsWritten += changed.Count;
+        ShardsWritten += shards.Count;
+        if (partition is not null) entries.Saved(partition);
+        else foreach (var (k, shard) in shards) entries.Saved(k, shard);
 
         // What the manifest will say once written: the objects it no longer names are retired, deleted after the retention.
         if (manifest.IndexShards > 0 && manifest.IndexShards != count) manifest.RetiredIndex.TryAdd(StoreLayout.IndexShards(_issuerId, manifest.IndexShards), now);
@@ -132,31 +141,9 @@ public sealed class ShardedIndexStore
         manifest.IndexShards = count;
         manifest.IndexShardVersions = [.. versions];
         _count = count;
-        _fingerprints = fingerprints;
         _versions = versions;
         _rewriteAll = _legacy = _recordVersions = false;
-        return changed.Count;
-    }
-
-    /// <summary>Per shard, an order-independent sum of its entries' hashes: a changed, added or removed entry changes it.</summary>
-    private ulong[] Fingerprints(int count)
-    {
-        var sums = new ulong[count];
-        foreach (var (serial, e) in Index.Entries)
-        {
-            ulong h = 14695981039346656037;
-            foreach (byte b in serial.Bytes) h = (h ^ b) * 1099511628211;
-            h = IndexShards.Mix(h ^ (ulong)e.Status);
-            h = IndexShards.Mix(h ^ (ulong)e.RevocationTime);
-            h = IndexShards.Mix(h ^ (ulong)(e.Reason is { } r ? (int)r + 1 : 0));
-            h = IndexShards.Mix(h ^ (ulong)e.ThisUpdate);
-            h = IndexShards.Mix(h ^ (ulong)e.NextUpdate);
-            h = IndexShards.Mix(h ^ (ulong)(uint)StringComparer.Ordinal.GetHashCode(e.Pack));
-            h = IndexShards.Mix(h ^ (ulong)e.Offset);
-            h = IndexShards.Mix(h ^ (ulong)e.Length);
-            sums[IndexShards.ShardOf(serial, count)] += h;
-        }
-        return sums;
+        return shards.Count;
     }
 
     /// <summary>Deletes the index objects retired at least <paramref name="retention"/> ago (housekeeping: failures are retried next run).</summary>
@@ -197,17 +184,17 @@ public sealed class ShardedIndexStore
     }
 
     /// <summary>One shard (or, for a store from before shards, the whole index.tsv); a shard the manifest lists but the store lacks is a <see cref="StoreException"/>.</summary>
-    public static async Task<IssuerIndex> ReadShardAsync(IObjectStore store, string issuerId, int count, int shard, CancellationToken cancellationToken)
+    public static async Task<IndexShard> ReadShardAsync(IObjectStore store, string issuerId, int count, int shard, CancellationToken cancellationToken)
     {
         if (count <= 0)
         {
             var legacy = await store.GetAsync(StoreLayout.Index(issuerId), cancellationToken).ConfigureAwait(false);
-            return legacy is null ? new IssuerIndex() : IssuerIndex.Parse(legacy.Content, StoreLayout.Index(issuerId));
+            return legacy is null ? IndexShard.Empty : IndexShard.Parse(legacy.Content, StoreLayout.Index(issuerId));
         }
         string name = StoreLayout.IndexShard(issuerId, count, shard);
         var stored = await store.GetAsync(name, cancellationToken).ConfigureAwait(false)
                      ?? throw new StoreException($"index shard {name} is missing although the manifest lists it");
-        return IssuerIndex.Parse(stored.Content, name);
+        return IndexShard.Parse(stored.Content, name);
     }
 
     /// <summary>The entry of one serial, reading only its shard (null when the issuer has none).</summary>
@@ -217,7 +204,7 @@ public sealed class ShardedIndexStore
         if (manifest is null) return null;
         int count = manifest.IndexShards;
         var shard = await ReadShardAsync(store, issuerId, count, count > 0 ? IndexShards.ShardOf(serial, count) : 0, cancellationToken).ConfigureAwait(false);
-        return shard.Entries.TryGetValue(serial, out var entry) ? entry : null;
+        return shard.TryGet(serial, out var entry) ? entry : null;
     }
 
     private static async Task<IssuerManifest?> ReadManifestAsync(IObjectStore store, string issuerId, CancellationToken cancellationToken)

@@ -339,15 +339,16 @@ public sealed class IndexShardTests(TestPki pki)
     [Fact]
     public async Task The_shard_cache_evicts_the_least_recently_used_shards_to_stay_within_its_bound()
     {
-        long shardBytes = 1024 + 1_000L * IndexShardCache.BytesPerEntry;
+        // Counted at the shards' real sizes: each 1,000 entries of 5-byte serials, one pack.
+        var shard = IndexShard.FromEntries(Enumerable.Range(0, 1_000).Select(i => KeyValuePair.Create(Serial(i), Entry(1_700_000_000 + i))));
+        Assert.InRange(shard.ByteSize, 1_000 * (5 + 24), 1_000 * (5 + 24) + 600); // serial bytes and records, a few hundred bytes besides
+        long shardBytes = IndexShardCache.Overhead + shard.ByteSize;
         var cache = new IndexShardCache(capacityBytes: shardBytes * 4);
         int loads = 0;
-        Task<IssuerIndex> Load(CancellationToken _)
+        Task<IndexShard> Load(CancellationToken _)
         {
             Interlocked.Increment(ref loads);
-            var index = new IssuerIndex();
-            for (int i = 0; i < 1_000; i++) index.Entries[Serial(i)] = Entry(1_700_000_000);
-            return Task.FromResult(index);
+            return Task.FromResult(IndexShard.FromEntries(shard.Entries()));
         }
         IndexShardCache.Key K(int k) => new("CC", 16, k);
 
