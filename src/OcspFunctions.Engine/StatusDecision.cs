@@ -63,26 +63,8 @@ public sealed class StatusDecision
 
     /// <summary>
     /// The statuses to publish. With no issued list only revoked serials are answered. Certificates past expiry +
-    /// grace are dropped (their responses stop being re-signed).
+    /// grace are dropped (their responses stop being re-signed). A view over <paramref name="issued"/> and the revocations
+    /// (no copy of every serial), taken once every source is added.
     /// </summary>
-    public Dictionary<SerialNumber, CertStatus> Decide(IssuedSerials? issued, DateTimeOffset now, TimeSpan expiredGrace)
-    {
-        var result = new Dictionary<SerialNumber, CertStatus>(issued?.Serials.Count ?? _revoked.Count);
-        if (issued is not null)
-        {
-            foreach (var (serial, notAfter) in issued.Serials)
-            {
-                if (notAfter is { } expiry && now > expiry + expiredGrace) continue;
-                result[serial] = _revoked.TryGetValue(serial, out var r) ? CertStatus.Revoked(r.Time, r.Reason) : CertStatus.Good;
-            }
-        }
-        foreach (var (serial, r) in _revoked)
-        {
-            if (result.ContainsKey(serial)) continue;
-            if (issued is not null && issued.Serials.TryGetValue(serial, out var notAfter)
-                && notAfter is { } expiry && now > expiry + expiredGrace) continue;
-            result[serial] = CertStatus.Revoked(r.Time, r.Reason);
-        }
-        return result;
-    }
+    public DecidedStatuses Decide(IssuedSerials? issued, DateTimeOffset now, TimeSpan expiredGrace) => new(issued?.Serials, _revoked, now, expiredGrace);
 }

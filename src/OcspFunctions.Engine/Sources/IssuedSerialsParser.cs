@@ -68,7 +68,7 @@ public static partial class IssuedSerialsParser
             int newline = text.IndexOf('\n', Math.Max(starts[c - 1], text.Length / chunkCount * c));
             starts[c] = newline < 0 ? text.Length : newline + 1;
         }
-        var chunks = new List<(SerialNumber Serial, DateTimeOffset? Expiry)>[chunkCount];
+        var chunks = new SerialExpiryMap[chunkCount];
         var errors = new (int Line, string Message)?[chunkCount];
         Parallel.For(0, chunkCount, c => (chunks[c], errors[c]) = ParseTextChunk(text.AsSpan(starts[c], starts[c + 1] - starts[c])));
         for (int c = 0; c < chunkCount; c++)
@@ -79,10 +79,15 @@ public static partial class IssuedSerialsParser
             foreach (var _ in Lines(text.AsSpan(0, starts[c]))) linesBefore++;
             throw SourceSupport.LineError(sourceName, linesBefore + line, message);
         }
+        // The chunks hold every line's serial in file order, duplicates included: folded here as one pass over the file would.
         var result = new IssuedSerials();
-        result.Serials.EnsureCapacity(chunks.Sum(c => c.Count));
-        foreach (var chunk in chunks)
-            foreach (var (serial, expiry) in chunk) Add(result, serial, expiry);
+        result.Serials.EnsureCapacity(chunks.Sum(c => c.Count), chunks.Sum(c => c.ArenaLength));
+        for (int c = 0; c < chunkCount; c++)
+        {
+            var chunk = chunks[c];
+            chunks[c] = null!; // each chunk collectable once merged
+            for (int entry = 0; entry < chunk.Count; entry++) Add(result.Serials, chunk.BytesAt(entry), chunk.ExpiryAt(entry));
+        }
         return RequireSerials(result, sourceName);
     }
 
@@ -123,9 +128,11 @@ public static partial class IssuedSerialsParser
     }
 
     /// <summary>Serials of one chunk of text lines, or the first bad line (numbered from 1 in the chunk).</summary>
-    private static (List<(SerialNumber, DateTimeOffset?)>, (int, string)?) ParseTextChunk(ReadOnlySpan<char> text)
+    private static (SerialExpiryMap, (int, string)?) ParseTextChunk(ReadOnlySpan<char> text)
     {
-        var serials = new List<(SerialNumber, DateTimeOffset?)>(text.Count('\n') + 1);
+        var serials = SerialExpiryMap.AppendOnly();
+        int lines = text.Count('\n') + 1;
+        serials.EnsureCapacity(lines, lines * 16L);
         int lineNumber = 0;
         // Spans, not strings: a million lines would otherwise make millions of strings.
         foreach (var line in Lines(text))
@@ -148,7 +155,7 @@ public static partial class IssuedSerialsParser
                     return (serials, (lineNumber, $"'{expiryText}' is not an ISO 8601 expiry (e.g. 2027-01-31T00:00:00Z)"));
                 expiry = parsed;
             }
-            serials.Add((serial, expiry));
+            serials.Append(serial.Bytes, expiry);
         }
         return (serials, null);
     }
@@ -313,11 +320,13 @@ public static partial class IssuedSerialsParser
         return result;
     }
 
-    private static void Add(IssuedSerials result, SerialNumber serial, DateTimeOffset? expiry)
+    private static void Add(IssuedSerials result, SerialNumber serial, DateTimeOffset? expiry) => Add(result.Serials, serial.Bytes, expiry);
+
+    /// <summary>Duplicates are tolerated: the last known expiry wins; a later line without one does not erase it.</summary>
+    private static void Add(SerialExpiryMap serials, ReadOnlySpan<byte> canonical, DateTimeOffset? expiry)
     {
-        // Duplicates are tolerated; a known expiry is not lost to a later line without one.
-        if (expiry is null && result.Serials.ContainsKey(serial)) return;
-        result.Serials[serial] = expiry;
+        if (expiry is null) serials.TryAdd(canonical, null);
+        else serials.Set(canonical, expiry);
     }
 
     private static IssuedSerials RequireSerials(IssuedSerials result, string sourceName) =>
