@@ -116,6 +116,7 @@ public sealed class SerialExpiryMap : IReadOnlyDictionary<SerialNumber, DateTime
 
     private static long Ticks(DateTimeOffset? expiry) => expiry is { } e ? e.UtcTicks : NoExpiry;
 
+    /// <summary>As <see cref="SerialNumber.GetHashCode"/>: seeded per process, so a list cannot be crafted to collide.</summary>
     private static int Hash(ReadOnlySpan<byte> bytes)
     {
         var hash = new HashCode();

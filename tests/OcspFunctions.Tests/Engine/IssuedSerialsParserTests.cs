@@ -64,6 +64,29 @@ public class IssuedSerialsParserTests
         Assert.StartsWith("serials.txt line 10: ", Assert.Throws<SourceException>(() => Text(string.Join(newline, twice))).Message);
     }
 
+    /// <summary>
+    /// Repeats across the parallel chunks fold as one pass over the file would: the serial keeps its first place, the last
+    /// known expiry wins, and a later line without one does not erase it.
+    /// </summary>
+    [Fact]
+    public void Text_RepeatsAcrossChunksFoldAsOnePass()
+    {
+        const int lines = 60_000;
+        var sb = new StringBuilder("0A,2030-01-01T00:00:00Z\n0B\n");
+        for (int i = 1; i < lines; i++) sb.Append($"{i:X8}{i:X8}\n");
+        sb.Append("0A\n0B,2031-01-01T00:00:00Z\n0C\n");
+        for (int i = 1; i < lines; i++) sb.Append($"{i:X8}{i:X8},2030-01-{1 + i % 28:D2}T00:00:00Z\n");
+        sb.Append("0A,2032-01-01T00:00:00Z\n0B\n0C\n");
+        var result = Text(sb.ToString());
+
+        Assert.Equal(lines + 2, result.Serials.Count);
+        Assert.Equal(new[] { S("0A"), S("0B") }.Concat(Enumerable.Range(1, lines - 1).Select(i => S($"{i:X8}{i:X8}"))).Append(S("0C")), result.Serials.Keys);
+        Assert.Equal(new DateTimeOffset(2032, 1, 1, 0, 0, 0, TimeSpan.Zero), result.Serials[S("0A")]);
+        Assert.Equal(new DateTimeOffset(2031, 1, 1, 0, 0, 0, TimeSpan.Zero), result.Serials[S("0B")]);
+        Assert.Null(result.Serials[S("0C")]);
+        Assert.Equal(new DateTimeOffset(2030, 1, 1 + 77 % 28, 0, 0, 0, TimeSpan.Zero), result.Serials[S($"{77:X8}{77:X8}")]);
+    }
+
     /// <summary>Lines end at \r\n, \n or \r only (as TextReader.ReadLine): a U+2028 or form feed inside a comment does not start a serial.</summary>
     [Fact]
     public void Text_LinesEndOnlyAtCarriageReturnOrLineFeed()
