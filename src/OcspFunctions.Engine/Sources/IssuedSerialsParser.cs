@@ -26,6 +26,11 @@ public static partial class IssuedSerialsParser
     /// </summary>
     public static IssuedSerials Parse(byte[] content, IssuedSerialsFormat format, string sourceName)
     {
+        if (format is IssuedSerialsFormat.Auto or IssuedSerialsFormat.Text && Utf8Start(content) is { } start)
+        {
+            if (format == IssuedSerialsFormat.Auto) format = Detect(content.AsSpan(start));
+            if (format == IssuedSerialsFormat.Text) return ParseTextUtf8(content, start, sourceName);
+        }
         var text = SourceSupport.Decode(content);
         if (format == IssuedSerialsFormat.Auto) format = Detect(text);
         using var reader = new StringReader(text);
@@ -79,6 +84,12 @@ public static partial class IssuedSerialsParser
             foreach (var _ in Lines(text.AsSpan(0, starts[c]))) linesBefore++;
             throw SourceSupport.LineError(sourceName, linesBefore + line, message);
         }
+        return Merge(chunks, sourceName);
+    }
+
+    private static IssuedSerials Merge(SerialExpiryMap[] chunks, string sourceName)
+    {
+        int chunkCount = chunks.Length;
         // The chunks hold every line's serial in file order, duplicates included: folded here as one pass over the file would.
         var result = new IssuedSerials();
         result.Serials.EnsureCapacity(chunks.Sum(c => c.Count), chunks.Sum(c => c.ArenaLength));
@@ -138,26 +149,31 @@ public static partial class IssuedSerialsParser
         foreach (var line in Lines(text))
         {
             lineNumber++;
-            int hash = line.IndexOf('#');
-            var content = (hash >= 0 ? line[..hash] : line).Trim();
-            if (content.Length == 0) continue;
-
-            int separator = content.IndexOfAny(',', '\t');
-            var serialText = (separator >= 0 ? content[..separator] : content).Trim();
-            if (!SerialNumber.TryParseHex(serialText, out var serial))
-                return (serials, (lineNumber, $"'{serialText}' is not a hexadecimal serial number"));
-
-            DateTimeOffset? expiry = null;
-            var expiryText = separator >= 0 ? content[(separator + 1)..].Trim() : [];
-            if (expiryText.Length > 0)
-            {
-                if (!SourceSupport.TryParseIso8601(expiryText, out var parsed))
-                    return (serials, (lineNumber, $"'{expiryText}' is not an ISO 8601 expiry (e.g. 2027-01-31T00:00:00Z)"));
-                expiry = parsed;
-            }
-            serials.Append(serial.Bytes, expiry);
+            if (ParseTextLine(line, serials) is { } error) return (serials, (lineNumber, error));
         }
         return (serials, null);
+    }
+
+    /// <summary>Appends one Text line's serial and expiry (none for a blank or comment line); the error, or null.</summary>
+    private static string? ParseTextLine(ReadOnlySpan<char> line, SerialExpiryMap serials)
+    {
+        int hash = line.IndexOf('#');
+        var content = (hash >= 0 ? line[..hash] : line).Trim();
+        if (content.Length == 0) return null;
+
+        int separator = content.IndexOfAny(',', '\t');
+        var serialText = (separator >= 0 ? content[..separator] : content).Trim();
+        if (!SerialNumber.TryParseHex(serialText, out var serial)) return $"'{serialText}' is not a hexadecimal serial number";
+
+        DateTimeOffset? expiry = null;
+        var expiryText = separator >= 0 ? content[(separator + 1)..].Trim() : [];
+        if (expiryText.Length > 0)
+        {
+            if (!SourceSupport.TryParseIso8601(expiryText, out var parsed)) return $"'{expiryText}' is not an ISO 8601 expiry (e.g. 2027-01-31T00:00:00Z)";
+            expiry = parsed;
+        }
+        serials.Append(serial.Bytes, expiry);
+        return null;
     }
 
     /// <summary><c>certutil -view</c> output; see the class remarks.</summary>

@@ -87,6 +87,58 @@ public class IssuedSerialsParserTests
         Assert.Equal(new DateTimeOffset(2030, 1, 1 + 77 % 28, 0, 0, 0, TimeSpan.Zero), result.Serials[S($"{77:X8}{77:X8}")]);
     }
 
+    /// <summary>
+    /// A UTF-8 Text list is parsed from its bytes, without a string of the whole file: every input reads as the string path
+    /// reads it — same serials in the same order, same expiries, same error on the same line.
+    /// </summary>
+    [Theory]
+    [InlineData("01:AB, 2027-01-31T00:00:00Z\n0x00FF\n")]
+    [InlineData("\uFEFF# with a BOM\n01\r\n02\r03")]
+    [InlineData("# café, naïve — non-ASCII comments\n01 # ünïcode\u2028 02\n\u00A001AB\u3000, 2027-01-31\n")]
+    [InlineData("01\n\n   \n02 # \f 03\r\n04\u00850B\n")]
+    [InlineData("01\n02,notadate\n")]
+    [InlineData("01\n\u00E9\n")]
+    [InlineData("  \n\n")]
+    [InlineData("")]
+    [InlineData("V\tnot index: a Text list whose first line starts so\n")]
+    public void Text_FromUtf8BytesReadsAsTheStringPath(string text)
+    {
+        var bytes = text.StartsWith('\uFEFF') ? Encoding.UTF8.GetBytes(text) : new UTF8Encoding(false).GetBytes(text);
+        string decoded = text.TrimStart('\uFEFF');
+        Assert.Equal(Outcome(() => IssuedSerialsParser.ParseText(decoded, "serials.txt")),
+            Outcome(() => IssuedSerialsParser.Parse(bytes, IssuedSerialsFormat.Text, "serials.txt")));
+        if (!decoded.StartsWith('V'))
+            Assert.Equal(Outcome(() => IssuedSerialsParser.ParseText(decoded, "serials.txt")),
+                Outcome(() => IssuedSerialsParser.Parse(bytes, IssuedSerialsFormat.Auto, "serials.txt")));
+    }
+
+    [Fact]
+    public void Text_FromUtf8BytesInChunksReportsTheFirstBadLine()
+    {
+        var sb = new StringBuilder("# big list, é\r\n");
+        for (int i = 1; i < 60_000; i++) sb.Append($"{i:X8}{i:X8},2030-01-{1 + i % 28:D2}T00:00:00Z").Append(i % 3 == 0 ? "\r\n" : i % 3 == 1 ? "\n" : "\r");
+        string text = sb.ToString();
+        var bytes = Encoding.UTF8.GetBytes(text);
+        Assert.Equal(Outcome(() => IssuedSerialsParser.ParseText(text, "serials.txt")), Outcome(() => IssuedSerialsParser.Parse(bytes, IssuedSerialsFormat.Auto, "serials.txt")));
+        var broken = text.Replace("0000EA600000EA60", "0000EA600000EA6Z", StringComparison.Ordinal).Replace("0000C3500000C350", "Z", StringComparison.Ordinal);
+        var error = Outcome(() => IssuedSerialsParser.Parse(Encoding.UTF8.GetBytes(broken), IssuedSerialsFormat.Text, "serials.txt"));
+        Assert.StartsWith("serials.txt line 50001: 'Z'", error);
+        Assert.Equal(Outcome(() => IssuedSerialsParser.ParseText(broken, "serials.txt")), error);
+    }
+
+    /// <summary>Serials and expiries in order, or the error's message.</summary>
+    private static string Outcome(Func<IssuedSerials> parse)
+    {
+        try
+        {
+            return string.Join("\n", parse().Serials.Select(p => $"{p.Key} {p.Value:O}"));
+        }
+        catch (SourceException e)
+        {
+            return e.Message;
+        }
+    }
+
     /// <summary>Lines end at \r\n, \n or \r only (as TextReader.ReadLine): a U+2028 or form feed inside a comment does not start a serial.</summary>
     [Fact]
     public void Text_LinesEndOnlyAtCarriageReturnOrLineFeed()
