@@ -126,6 +126,32 @@ public class IssuedSerialsParserTests
         Assert.Equal(Outcome(() => IssuedSerialsParser.ParseText(broken, "serials.txt")), error);
     }
 
+    /// <summary>The published Text list: sorted as SerialNumber sorts, expiries in UTC, and read back to the same serials.</summary>
+    [Fact]
+    public void Text_WrittenListIsSortedAndReadsBack()
+    {
+        var random = new Random(3);
+        var issued = new IssuedSerials();
+        for (int i = 0; i < 3_000; i++)
+        {
+            var bytes = new byte[1 + random.Next(i % 10 == 0 ? 40 : 20)];
+            random.NextBytes(bytes);
+            issued.Serials[SerialNumber.FromMagnitude(bytes)] = i % 3 == 0 ? null
+                : new DateTimeOffset(2027, 1, 31, 12, 0, 0, TimeSpan.FromHours(i % 5)).AddSeconds(random.Next(100_000_000));
+        }
+        var expected = new StringBuilder("# issued serials (OcspFunctions publish): SERIAL[, NotAfter]\n");
+        foreach (var (serial, expiry) in issued.Serials.OrderBy(p => p.Key))
+        {
+            expected.Append(serial.ToString());
+            if (expiry is { } e) expected.Append(", ").Append(e.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture));
+            expected.Append('\n');
+        }
+        var written = IssuedSerialsText.Write(issued);
+        Assert.Equal(expected.ToString(), Encoding.UTF8.GetString(written));
+        var back = IssuedSerialsParser.Parse(written, IssuedSerialsFormat.Auto, "written");
+        Assert.Equal(issued.Serials.OrderBy(p => p.Key), back.Serials.OrderBy(p => p.Key));
+    }
+
     /// <summary>Serials and expiries in order, or the error's message.</summary>
     private static string Outcome(Func<IssuedSerials> parse)
     {
