@@ -163,7 +163,18 @@ public static partial class IssuedSerialsParser
 
         int separator = content.IndexOfAny(',', '\t');
         var serialText = (separator >= 0 ? content[..separator] : content).Trim();
-        if (!SerialNumber.TryParseHex(serialText, out var serial)) return $"'{serialText}' is not a hexadecimal serial number";
+        Span<byte> buffer = stackalloc byte[64];
+        scoped ReadOnlySpan<byte> canonical;
+        // The common form, an even number of bare hex digits, without a SerialNumber made per line.
+        if (serialText.Length % 2 == 0 && serialText.Length / 2 <= buffer.Length && serialText.Length > 0
+            && Convert.FromHexString(serialText, buffer, out _, out int written) == System.Buffers.OperationStatus.Done)
+        {
+            int start = 0;
+            while (start < written - 1 && buffer[start] == 0) start++;
+            canonical = buffer[start..written];
+        }
+        else if (SerialNumber.TryParseHex(serialText, out var serial)) canonical = serial.Bytes;
+        else return $"'{serialText}' is not a hexadecimal serial number";
 
         DateTimeOffset? expiry = null;
         var expiryText = separator >= 0 ? content[(separator + 1)..].Trim() : [];
@@ -172,7 +183,7 @@ public static partial class IssuedSerialsParser
             if (!SourceSupport.TryParseIso8601(expiryText, out var parsed)) return $"'{expiryText}' is not an ISO 8601 expiry (e.g. 2027-01-31T00:00:00Z)";
             expiry = parsed;
         }
-        serials.Append(serial.Bytes, expiry);
+        serials.Append(canonical, expiry);
         return null;
     }
 
