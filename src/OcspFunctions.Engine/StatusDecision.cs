@@ -13,10 +13,14 @@ public sealed class StatusDecision
 {
     private readonly Dictionary<SerialNumber, (DateTimeOffset Time, RevocationReason? Reason)> _revoked = [];
 
+    /// <summary>Set by <see cref="Decide"/>: its views read the revocations live, so they no longer change.</summary>
+    private bool _decided;
+
     public int RevokedCount => _revoked.Count;
 
     public void AddFullCrl(CertificateRevocationList crl)
     {
+        ThrowIfDecided();
         foreach (var entry in crl.RevokedCertificates)
         {
             // removeFromCRL only has meaning in a delta CRL (RFC 5280 §5.3.1).
@@ -32,6 +36,7 @@ public sealed class StatusDecision
     /// </summary>
     public void ApplyDeltaCrl(CertificateRevocationList delta)
     {
+        ThrowIfDecided();
         foreach (var entry in delta.RevokedCertificates)
         {
             if (entry.Reason != RevocationReason.RemoveFromCrl) Add(entry.SerialNumber, entry.RevocationDate, entry.Reason);
@@ -43,6 +48,7 @@ public sealed class StatusDecision
     /// <summary>Revocations from index.txt or entered by hand: applied after the CRLs so a delta cannot lift them.</summary>
     public void AddRevocations(IEnumerable<Revocation> revocations)
     {
+        ThrowIfDecided();
         foreach (var r in revocations) Add(r.Serial, r.RevocationTime, r.Reason);
     }
 
@@ -66,5 +72,14 @@ public sealed class StatusDecision
     /// grace are dropped (their responses stop being re-signed). A view over <paramref name="issued"/> and the revocations
     /// (no copy of every serial), taken once every source is added.
     /// </summary>
-    public DecidedStatuses Decide(IssuedSerials? issued, DateTimeOffset now, TimeSpan expiredGrace) => new(issued?.Serials, _revoked, now, expiredGrace);
+    public DecidedStatuses Decide(IssuedSerials? issued, DateTimeOffset now, TimeSpan expiredGrace)
+    {
+        _decided = true;
+        return new(issued?.Serials, _revoked, now, expiredGrace);
+    }
+
+    private void ThrowIfDecided()
+    {
+        if (_decided) throw new InvalidOperationException("revocations added after the statuses were decided");
+    }
 }

@@ -76,5 +76,8 @@ public sealed class StatusDecisionTests
             Assert.Equal(at >= 0, statuses.ContainsKey(serial));
             if (at >= 0) Assert.Equal(expected[at].Value, status);
         }
+        // The view reads the revocations live: none may be added once decided.
+        Assert.Throws<InvalidOperationException>(() => decision.AddRevocations([new Revocation(SerialNumber.ParseHex("0FFFFF"), Now, null)]));
+        Assert.Equal(expected.Count, statuses.Count);
     }
 }
