@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace OcspFunctions.Engine.Sources;
@@ -31,49 +32,21 @@ public static partial class IssuedSerialsParser
         return text.IndexOf("Serial Number: \""u8) >= 0 ? IssuedSerialsFormat.Certutil : IssuedSerialsFormat.Text;
     }
 
-    /// <summary><see cref="ParseText(string, string)"/> over UTF-8 bytes from <paramref name="start"/>: same chunks, same errors.</summary>
-    private static IssuedSerials ParseTextUtf8(byte[] content, int start, string sourceName)
+    /// <summary><see cref="ParseText(string, string)"/> over UTF-8 bytes: same serials, same errors.</summary>
+    private static IssuedSerials ParseTextUtf8(ReadOnlySpan<byte> text, string sourceName)
     {
-        int length = content.Length - start;
-        int chunkCount = length < ParallelChunkChars ? 1 : Math.Max(1, Environment.ProcessorCount);
-        var starts = new int[chunkCount + 1];
-        starts[0] = start;
-        starts[chunkCount] = content.Length;
-        for (int c = 1; c < chunkCount; c++)
-        {
-            int from = Math.Max(starts[c - 1], start + length / chunkCount * c);
-            int newline = content.AsSpan(from).IndexOf((byte)'\n');
-            starts[c] = newline < 0 ? content.Length : from + newline + 1;
-        }
-        var chunks = new SerialExpiryMap[chunkCount];
-        var errors = new (int Line, string Message)?[chunkCount];
-        Parallel.For(0, chunkCount, c => (chunks[c], errors[c]) = ParseTextChunk(content.AsSpan(starts[c], starts[c + 1] - starts[c])));
-        for (int c = 0; c < chunkCount; c++)
-        {
-            if (errors[c] is not var (line, message)) continue;
-            int linesBefore = 0;
-            foreach (var _ in Utf8Lines(content.AsSpan(start, starts[c] - start))) linesBefore++;
-            throw SourceSupport.LineError(sourceName, linesBefore + line, message);
-        }
-        return Merge(chunks, sourceName);
-    }
-
-    private static (SerialExpiryMap, (int, string)?) ParseTextChunk(ReadOnlySpan<byte> text)
-    {
-        var serials = SerialExpiryMap.AppendOnly();
-        int lines = text.Count((byte)'\n') + 1;
-        serials.EnsureCapacity(lines, lines * 16L);
+        var result = WithCapacity(text.Count((byte)'\n') + 1);
         Span<char> buffer = stackalloc char[256];
         int lineNumber = 0;
         foreach (var bytes in Utf8Lines(text))
         {
             lineNumber++;
-            ReadOnlySpan<char> line = bytes.Length <= buffer.Length && System.Text.Ascii.ToUtf16(bytes, buffer, out int written) == System.Buffers.OperationStatus.Done
+            ReadOnlySpan<char> line = bytes.Length <= buffer.Length && Ascii.ToUtf16(bytes, buffer, out int written) == OperationStatus.Done
                 ? buffer[..written]
                 : Encoding.UTF8.GetString(bytes);
-            if (ParseTextLine(line, serials) is { } error) return (serials, (lineNumber, error));
+            if (ParseTextLine(line, result.Serials) is { } error) throw SourceSupport.LineError(sourceName, lineNumber, error);
         }
-        return (serials, null);
+        return RequireSerials(result, sourceName);
     }
 
     /// <summary>Lines of UTF-8 bytes, split as <see cref="Lines"/> splits characters ("\r\n", "\n" or "\r").</summary>

@@ -26,17 +26,10 @@ public sealed class SerialExpiryMap : IReadOnlyDictionary<SerialNumber, DateTime
     private int[] _slots = [];
     private int _count;
     private int _version;
-    /// <summary>False for a list that only appends (a parser's chunk, merged into a map after): no slots, no lookups.</summary>
-    private readonly bool _indexed = true;
 
     public SerialExpiryMap()
     {
     }
-
-    private SerialExpiryMap(bool indexed) => _indexed = indexed;
-
-    /// <summary>An append-only list in the same compact form: <see cref="Append(ReadOnlySpan{byte}, DateTimeOffset?)"/>, no lookups.</summary>
-    internal static SerialExpiryMap AppendOnly() => new(indexed: false);
 
     public int Count => _count;
 
@@ -49,7 +42,7 @@ public sealed class SerialExpiryMap : IReadOnlyDictionary<SerialNumber, DateTime
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         if (count > _hashes.Length) ResizeEntries(count);
         if (serialBytes > _arena.Length) ResizeArena(serialBytes);
-        if (_indexed && (long)count * 4 > (long)_slots.Length * 3) Rehash(SlotsFor(count));
+        if ((long)count * 4 > (long)_slots.Length * 3) Rehash(SlotsFor(count));
     }
 
     public DateTimeOffset? this[SerialNumber serial]
@@ -95,13 +88,6 @@ public sealed class SerialExpiryMap : IReadOnlyDictionary<SerialNumber, DateTime
         return true;
     }
 
-    /// <summary>Appends canonical serial bytes to an <see cref="AppendOnly"/> list, duplicates included.</summary>
-    internal void Append(ReadOnlySpan<byte> canonical, DateTimeOffset? expiry)
-    {
-        if (_indexed) throw new InvalidOperationException("a map appends through Set or TryAdd, which keep serials unique");
-        Append(canonical, 0, Ticks(expiry));
-    }
-
     /// <summary>The entry of canonical serial bytes, or -1. Entries are numbered 0 to Count - 1 in insertion order.</summary>
     internal int IndexOf(ReadOnlySpan<byte> canonical) => _count == 0 ? -1 : Find(canonical, Hash(canonical));
 
@@ -126,7 +112,6 @@ public sealed class SerialExpiryMap : IReadOnlyDictionary<SerialNumber, DateTime
 
     private int Find(ReadOnlySpan<byte> canonical, int hash)
     {
-        if (!_indexed) throw new InvalidOperationException("an append-only list has no lookups");
         if (_slots.Length == 0) return -1;
         int mask = _slots.Length - 1;
         for (int slot = hash & mask; ; slot = (slot + 1) & mask)
@@ -141,7 +126,7 @@ public sealed class SerialExpiryMap : IReadOnlyDictionary<SerialNumber, DateTime
     {
         if (canonical.IsEmpty) throw new ArgumentException("a serial has at least one byte", nameof(canonical));
         if (_count == _hashes.Length) ResizeEntries(Math.Max(16, _count < int.MaxValue / 2 ? _count * 2 : int.MaxValue - 64));
-        if (_indexed && (long)(_count + 1) * 4 > (long)_slots.Length * 3) Rehash(SlotsFor(_count + 1));
+        if ((long)(_count + 1) * 4 > (long)_slots.Length * 3) Rehash(SlotsFor(_count + 1));
         if ((long)_arenaLength + canonical.Length > _arena.Length) ResizeArena((long)_arenaLength + canonical.Length);
         canonical.CopyTo(_arena.AsSpan(_arenaLength));
         _arenaLength += canonical.Length;
@@ -149,7 +134,7 @@ public sealed class SerialExpiryMap : IReadOnlyDictionary<SerialNumber, DateTime
         _hashes[_count] = hash;
         _expiries[_count] = ticks;
         _count++;
-        if (_indexed) Place(_count - 1);
+        Place(_count - 1);
         _version++;
     }
 

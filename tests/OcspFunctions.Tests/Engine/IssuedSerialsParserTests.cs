@@ -33,13 +33,13 @@ public class IssuedSerialsParserTests
         Assert.Empty(result.Revocations);
     }
 
-    /// <summary>Past 1 MiB the text is parsed in parallel chunks: every serial, in file order, and the right line numbers.</summary>
+    /// <summary>A large list: every serial, in file order, and the right line numbers.</summary>
     [Theory]
     [InlineData("\n")]
     [InlineData("\r\n")]
-    public void Text_LargeListParsedInChunksKeepsEverySerialAndTheFirstBadLinesNumber(string newline)
+    public void Text_LargeListKeepsEverySerialAndTheFirstBadLinesNumber(string newline)
     {
-        const int lines = 60_000; // ~2.4 MB: more than one chunk on any machine with 2+ cores
+        const int lines = 60_000; // ~2.4 MB
         var sb = new StringBuilder("# big list").Append(newline);
         for (int i = 1; i < lines; i++) sb.Append($"{i:X8}{i:X8},2030-01-{1 + i % 28:D2}T00:00:00Z").Append(newline);
         string text = sb.ToString();
@@ -57,7 +57,7 @@ public class IssuedSerialsParserTests
             var e = Assert.Throws<SourceException>(() => Text(string.Join(newline, broken)));
             Assert.StartsWith($"serials.txt line {bad}: 'ZZ'", e.Message);
         }
-        // Two bad lines in different chunks: the first one in the file is reported.
+        // Two bad lines: the first one in the file is reported.
         var twice = text.Split(newline);
         twice[lines - 2] = "bad-late";
         twice[9] = "bad-early";
@@ -65,11 +65,11 @@ public class IssuedSerialsParserTests
     }
 
     /// <summary>
-    /// Repeats across the parallel chunks fold as one pass over the file would: the serial keeps its first place, the last
-    /// known expiry wins, and a later line without one does not erase it.
+    /// Repeats far apart in a large list: the serial keeps its first place, the last known expiry wins, and a later line
+    /// without one does not erase it.
     /// </summary>
     [Fact]
-    public void Text_RepeatsAcrossChunksFoldAsOnePass()
+    public void Text_RepeatsFarApartKeepFirstPlaceAndLastKnownExpiry()
     {
         const int lines = 60_000;
         var sb = new StringBuilder("0A,2030-01-01T00:00:00Z\n0B\n");
@@ -113,7 +113,7 @@ public class IssuedSerialsParserTests
     }
 
     [Fact]
-    public void Text_FromUtf8BytesInChunksReportsTheFirstBadLine()
+    public void Text_FromUtf8BytesLargeListReportsTheFirstBadLine()
     {
         var sb = new StringBuilder("# big list, é\r\n");
         for (int i = 1; i < 60_000; i++) sb.Append($"{i:X8}{i:X8},2030-01-{1 + i % 28:D2}T00:00:00Z").Append(i % 3 == 0 ? "\r\n" : i % 3 == 1 ? "\n" : "\r");
