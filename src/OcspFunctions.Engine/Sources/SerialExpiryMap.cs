@@ -27,10 +27,6 @@ public sealed class SerialExpiryMap : IReadOnlyDictionary<SerialNumber, DateTime
     private int _count;
     private int _version;
 
-    public SerialExpiryMap()
-    {
-    }
-
     public int Count => _count;
 
     /// <summary>The bytes of every serial together.</summary>
