@@ -13,10 +13,14 @@ public sealed class StatusDecision
 {
     private readonly Dictionary<SerialNumber, (DateTimeOffset Time, RevocationReason? Reason)> _revoked = [];
 
+    /// <summary>Set by <see cref="Decide"/>: its views read the revocations live, so they no longer change.</summary>
+    private bool _decided;
+
     public int RevokedCount => _revoked.Count;
 
     public void AddFullCrl(CertificateRevocationList crl)
     {
+        ThrowIfDecided();
         foreach (var entry in crl.RevokedCertificates)
         {
             // removeFromCRL only has meaning in a delta CRL (RFC 5280 §5.3.1).
@@ -32,6 +36,7 @@ public sealed class StatusDecision
     /// </summary>
     public void ApplyDeltaCrl(CertificateRevocationList delta)
     {
+        ThrowIfDecided();
         foreach (var entry in delta.RevokedCertificates)
         {
             if (entry.Reason != RevocationReason.RemoveFromCrl) Add(entry.SerialNumber, entry.RevocationDate, entry.Reason);
@@ -43,6 +48,7 @@ public sealed class StatusDecision
     /// <summary>Revocations from index.txt or entered by hand: applied after the CRLs so a delta cannot lift them.</summary>
     public void AddRevocations(IEnumerable<Revocation> revocations)
     {
+        ThrowIfDecided();
         foreach (var r in revocations) Add(r.Serial, r.RevocationTime, r.Reason);
     }
 
@@ -63,26 +69,17 @@ public sealed class StatusDecision
 
     /// <summary>
     /// The statuses to publish. With no issued list only revoked serials are answered. Certificates past expiry +
-    /// grace are dropped (their responses stop being re-signed).
+    /// grace are dropped (their responses stop being re-signed). A view over <paramref name="issued"/> and the revocations
+    /// (no copy of every serial), taken once every source is added.
     /// </summary>
-    public Dictionary<SerialNumber, CertStatus> Decide(IssuedSerials? issued, DateTimeOffset now, TimeSpan expiredGrace)
+    public DecidedStatuses Decide(IssuedSerials? issued, DateTimeOffset now, TimeSpan expiredGrace)
     {
-        var result = new Dictionary<SerialNumber, CertStatus>(issued?.Serials.Count ?? _revoked.Count);
-        if (issued is not null)
-        {
-            foreach (var (serial, notAfter) in issued.Serials)
-            {
-                if (notAfter is { } expiry && now > expiry + expiredGrace) continue;
-                result[serial] = _revoked.TryGetValue(serial, out var r) ? CertStatus.Revoked(r.Time, r.Reason) : CertStatus.Good;
-            }
-        }
-        foreach (var (serial, r) in _revoked)
-        {
-            if (result.ContainsKey(serial)) continue;
-            if (issued is not null && issued.Serials.TryGetValue(serial, out var notAfter)
-                && notAfter is { } expiry && now > expiry + expiredGrace) continue;
-            result[serial] = CertStatus.Revoked(r.Time, r.Reason);
-        }
-        return result;
+        _decided = true;
+        return new(issued?.Serials, _revoked, now, expiredGrace);
+    }
+
+    private void ThrowIfDecided()
+    {
+        if (_decided) throw new InvalidOperationException("revocations added after the statuses were decided");
     }
 }

@@ -17,20 +17,20 @@ internal static class StickyRevocations
     private const int Named = 5;
 
     /// <summary>Puts the sticky revocations back into <paramref name="statuses"/>; returns a warning, or null when none.</summary>
-    public static (int Count, string? Warning) Apply(Dictionary<SerialNumber, CertStatus> statuses, IssuerIndex published, IssuedSerials? issued,
+    public static (int Count, string? Warning) Apply(DecidedStatuses statuses, IssuerIndex published, IssuedSerials? issued,
         DateTimeOffset now, TimeSpan expiredGrace)
     {
         var kept = new List<(SerialNumber Serial, IndexEntry Entry, CertStatus? Now)>();
         foreach (var (serial, entry) in published.Entries)
         {
             if (entry.Status != CertStatusKind.Revoked || entry.Reason == RevocationReason.CertificateHold) continue;
-            statuses.TryGetValue(serial, out var current);
-            bool stillRevoked = statuses.ContainsKey(serial) && current.Kind == CertStatusKind.Revoked && current.Reason != RevocationReason.CertificateHold;
+            bool listed = statuses.TryGetValue(serial, out var current);
+            bool stillRevoked = listed && current.Kind == CertStatusKind.Revoked && current.Reason != RevocationReason.CertificateHold;
             if (stillRevoked) continue;
             if (issued is not null && issued.Serials.TryGetValue(serial, out var notAfter) && notAfter is { } expiry && now > expiry + expiredGrace)
                 continue; // expired past the grace: its responses may stop like any other expired certificate's
-            kept.Add((serial, entry, statuses.ContainsKey(serial) ? current : null));
-            statuses[serial] = entry.ToCertStatus();
+            kept.Add((serial, entry, listed ? current : null));
+            statuses.Keep(serial, entry.ToCertStatus());
         }
         if (kept.Count == 0) return (0, null);
         kept.Sort((a, b) => a.Entry.RevocationTime.CompareTo(b.Entry.RevocationTime));

@@ -10,6 +10,7 @@ public static class Program
     public static int Main(string[] args)
     {
         if (args.Length > 0 && args[0] == "crl-memory") return CrlMemory.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "issued-memory") return IssuedMemory.Run(args[1..]);
         // Load and hostile-input helpers for load/run-load.sh (not BenchmarkDotNet benchmarks).
         if (args.Length > 0 && args[0] == "bare-kestrel") return Load.BareKestrel.Run(args[1..]);
         if (args.Length > 0 && args[0] == "ocsp-requests") return Load.OcspRequests.Run(args[1..]);

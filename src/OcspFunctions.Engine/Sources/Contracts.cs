@@ -53,7 +53,8 @@ public enum IssuedSerialsFormat
 /// <summary>The serials a CA issued, with their expiry when the source knows it, and revocations the source carries (index.txt).</summary>
 public sealed class IssuedSerials
 {
-    public Dictionary<SerialNumber, DateTimeOffset?> Serials { get; } = [];
+    /// <summary>Serial → expiry (null when the source gives none); compact, as a list may hold ten million.</summary>
+    public SerialExpiryMap Serials { get; } = new();
 
     public List<Revocation> Revocations { get; } = [];
 

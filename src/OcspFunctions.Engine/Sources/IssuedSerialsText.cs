@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 
@@ -12,14 +13,34 @@ public static class IssuedSerialsText
 {
     public static byte[] Write(IssuedSerials issued)
     {
-        var text = new StringBuilder(issued.Serials.Count * 40);
-        text.Append("# issued serials (OcspFunctions publish): SERIAL[, NotAfter]\n");
-        foreach (var (serial, expiry) in issued.Serials.OrderBy(s => s.Key))
+        var serials = issued.Serials;
+        // Sorted by entry number, in SerialNumber order (shorter is smaller, then by bytes): no SerialNumber made per serial.
+        var order = new int[serials.Count];
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        Array.Sort(order, (a, b) =>
         {
-            text.Append(serial.ToString());
-            if (expiry is { } e) text.Append(", ").Append(e.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
-            text.Append('\n');
+            ReadOnlySpan<byte> x = serials.BytesAt(a), y = serials.BytesAt(b);
+            int byLength = x.Length.CompareTo(y.Length);
+            return byLength != 0 ? byLength : x.SequenceCompareTo(y);
+        });
+
+        var output = new ArrayBufferWriter<byte>((int)Math.Min(Array.MaxLength, 64L + serials.ArenaLength * 2 + serials.Count * 23L));
+        output.Write("# issued serials (OcspFunctions publish): SERIAL[, NotAfter]\n"u8);
+        Span<char> line = stackalloc char[64];
+        foreach (int entry in order)
+        {
+            var bytes = serials.BytesAt(entry);
+            Span<char> hex = bytes.Length * 2 + 24 <= line.Length ? line : new char[bytes.Length * 2 + 24];
+            Convert.TryToHexString(bytes, hex, out int n);
+            if (serials.ExpiryAt(entry) is { } e)
+            {
+                ", ".CopyTo(hex[n..]);
+                e.UtcDateTime.TryFormat(hex[(n + 2)..], out int written, "yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+                n += 2 + written;
+            }
+            hex[n++] = '\n';
+            Encoding.UTF8.GetBytes(hex[..n], output);
         }
-        return Encoding.UTF8.GetBytes(text.ToString());
+        return output.WrittenSpan.ToArray();
     }
 }

@@ -33,13 +33,13 @@ public class IssuedSerialsParserTests
         Assert.Empty(result.Revocations);
     }
 
-    /// <summary>Past 1 MiB the text is parsed in parallel chunks: every serial, in file order, and the right line numbers.</summary>
+    /// <summary>A large list: every serial, in file order, and the right line numbers.</summary>
     [Theory]
     [InlineData("\n")]
     [InlineData("\r\n")]
-    public void Text_LargeListParsedInChunksKeepsEverySerialAndTheFirstBadLinesNumber(string newline)
+    public void Text_LargeListKeepsEverySerialAndTheFirstBadLinesNumber(string newline)
     {
-        const int lines = 60_000; // ~2.4 MB: more than one chunk on any machine with 2+ cores
+        const int lines = 60_000; // ~2.4 MB
         var sb = new StringBuilder("# big list").Append(newline);
         for (int i = 1; i < lines; i++) sb.Append($"{i:X8}{i:X8},2030-01-{1 + i % 28:D2}T00:00:00Z").Append(newline);
         string text = sb.ToString();
@@ -57,11 +57,112 @@ public class IssuedSerialsParserTests
             var e = Assert.Throws<SourceException>(() => Text(string.Join(newline, broken)));
             Assert.StartsWith($"serials.txt line {bad}: 'ZZ'", e.Message);
         }
-        // Two bad lines in different chunks: the first one in the file is reported.
+        // Two bad lines: the first one in the file is reported.
         var twice = text.Split(newline);
         twice[lines - 2] = "bad-late";
         twice[9] = "bad-early";
         Assert.StartsWith("serials.txt line 10: ", Assert.Throws<SourceException>(() => Text(string.Join(newline, twice))).Message);
+    }
+
+    /// <summary>
+    /// Repeats far apart in a large list: the serial keeps its first place, the last known expiry wins, and a later line
+    /// without one does not erase it.
+    /// </summary>
+    [Fact]
+    public void Text_RepeatsFarApartKeepFirstPlaceAndLastKnownExpiry()
+    {
+        const int lines = 60_000;
+        var sb = new StringBuilder("0A,2030-01-01T00:00:00Z\n0B\n");
+        for (int i = 1; i < lines; i++) sb.Append($"{i:X8}{i:X8}\n");
+        sb.Append("0A\n0B,2031-01-01T00:00:00Z\n0C\n");
+        for (int i = 1; i < lines; i++) sb.Append($"{i:X8}{i:X8},2030-01-{1 + i % 28:D2}T00:00:00Z\n");
+        sb.Append("0A,2032-01-01T00:00:00Z\n0B\n0C\n");
+        var result = Text(sb.ToString());
+
+        Assert.Equal(lines + 2, result.Serials.Count);
+        Assert.Equal(new[] { S("0A"), S("0B") }.Concat(Enumerable.Range(1, lines - 1).Select(i => S($"{i:X8}{i:X8}"))).Append(S("0C")), result.Serials.Keys);
+        Assert.Equal(new DateTimeOffset(2032, 1, 1, 0, 0, 0, TimeSpan.Zero), result.Serials[S("0A")]);
+        Assert.Equal(new DateTimeOffset(2031, 1, 1, 0, 0, 0, TimeSpan.Zero), result.Serials[S("0B")]);
+        Assert.Null(result.Serials[S("0C")]);
+        Assert.Equal(new DateTimeOffset(2030, 1, 1 + 77 % 28, 0, 0, 0, TimeSpan.Zero), result.Serials[S($"{77:X8}{77:X8}")]);
+    }
+
+    /// <summary>
+    /// A UTF-8 Text list is parsed from its bytes, without a string of the whole file: every input reads as the string path
+    /// reads it — same serials in the same order, same expiries, same error on the same line.
+    /// </summary>
+    [Theory]
+    [InlineData("01:AB, 2027-01-31T00:00:00Z\n0x00FF\n")]
+    [InlineData("\uFEFF# with a BOM\n01\r\n02\r03")]
+    [InlineData("# café, naïve — non-ASCII comments\n01 # ünïcode\u2028 02\n\u00A001AB\u3000, 2027-01-31\n")]
+    [InlineData("01\n\n   \n02 # \f 03\r\n04\u00850B\n")]
+    [InlineData("01\n02,notadate\n")]
+    [InlineData("01\n\u00E9\n")]
+    [InlineData("  \n\n")]
+    [InlineData("")]
+    [InlineData("V\tnot index: a Text list whose first line starts so\n")]
+    public void Text_FromUtf8BytesReadsAsTheStringPath(string text)
+    {
+        var bytes = text.StartsWith('\uFEFF') ? Encoding.UTF8.GetBytes(text) : new UTF8Encoding(false).GetBytes(text);
+        string decoded = text.TrimStart('\uFEFF');
+        Assert.Equal(Outcome(() => IssuedSerialsParser.ParseText(decoded, "serials.txt")),
+            Outcome(() => IssuedSerialsParser.Parse(bytes, IssuedSerialsFormat.Text, "serials.txt")));
+        if (!decoded.StartsWith('V'))
+            Assert.Equal(Outcome(() => IssuedSerialsParser.ParseText(decoded, "serials.txt")),
+                Outcome(() => IssuedSerialsParser.Parse(bytes, IssuedSerialsFormat.Auto, "serials.txt")));
+    }
+
+    [Fact]
+    public void Text_FromUtf8BytesLargeListReportsTheFirstBadLine()
+    {
+        var sb = new StringBuilder("# big list, é\r\n");
+        for (int i = 1; i < 60_000; i++) sb.Append($"{i:X8}{i:X8},2030-01-{1 + i % 28:D2}T00:00:00Z").Append(i % 3 == 0 ? "\r\n" : i % 3 == 1 ? "\n" : "\r");
+        string text = sb.ToString();
+        var bytes = Encoding.UTF8.GetBytes(text);
+        Assert.Equal(Outcome(() => IssuedSerialsParser.ParseText(text, "serials.txt")), Outcome(() => IssuedSerialsParser.Parse(bytes, IssuedSerialsFormat.Auto, "serials.txt")));
+        var broken = text.Replace("0000EA600000EA60", "0000EA600000EA6Z", StringComparison.Ordinal).Replace("0000C3500000C350", "Z", StringComparison.Ordinal);
+        var error = Outcome(() => IssuedSerialsParser.Parse(Encoding.UTF8.GetBytes(broken), IssuedSerialsFormat.Text, "serials.txt"));
+        Assert.StartsWith("serials.txt line 50001: 'Z'", error);
+        Assert.Equal(Outcome(() => IssuedSerialsParser.ParseText(broken, "serials.txt")), error);
+    }
+
+    /// <summary>The published Text list: sorted as SerialNumber sorts, expiries in UTC, and read back to the same serials.</summary>
+    [Fact]
+    public void Text_WrittenListIsSortedAndReadsBack()
+    {
+        var random = new Random(3);
+        var issued = new IssuedSerials();
+        for (int i = 0; i < 3_000; i++)
+        {
+            var bytes = new byte[1 + random.Next(i % 10 == 0 ? 40 : 20)];
+            random.NextBytes(bytes);
+            issued.Serials[SerialNumber.FromMagnitude(bytes)] = i % 3 == 0 ? null
+                : new DateTimeOffset(2027, 1, 31, 12, 0, 0, TimeSpan.FromHours(i % 5)).AddSeconds(random.Next(100_000_000));
+        }
+        var expected = new StringBuilder("# issued serials (OcspFunctions publish): SERIAL[, NotAfter]\n");
+        foreach (var (serial, expiry) in issued.Serials.OrderBy(p => p.Key))
+        {
+            expected.Append(serial.ToString());
+            if (expiry is { } e) expected.Append(", ").Append(e.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture));
+            expected.Append('\n');
+        }
+        var written = IssuedSerialsText.Write(issued);
+        Assert.Equal(expected.ToString(), Encoding.UTF8.GetString(written));
+        var back = IssuedSerialsParser.Parse(written, IssuedSerialsFormat.Auto, "written");
+        Assert.Equal(issued.Serials.OrderBy(p => p.Key), back.Serials.OrderBy(p => p.Key));
+    }
+
+    /// <summary>Serials and expiries in order, or the error's message.</summary>
+    private static string Outcome(Func<IssuedSerials> parse)
+    {
+        try
+        {
+            return string.Join("\n", parse().Serials.Select(p => $"{p.Key} {p.Value:O}"));
+        }
+        catch (SourceException e)
+        {
+            return e.Message;
+        }
     }
 
     /// <summary>Lines end at \r\n, \n or \r only (as TextReader.ReadLine): a U+2028 or form feed inside a comment does not start a serial.</summary>
