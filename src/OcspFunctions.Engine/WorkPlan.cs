@@ -9,7 +9,11 @@ public enum WorkTier
     /// <summary>A serial newly revoked, or whose revocation time or reason changed: a compromised key must not wait.</summary>
     Revocations,
 
-    /// <summary>A serial with no response yet (newly issued): until signed it is answered unauthorized.</summary>
+    /// <summary>
+    /// A serial with no response yet (newly issued): until signed it is answered unauthorized. Signed newest first — the
+    /// list's last entries first, as certutil (by RequestID) and index.txt list in issuance order — so a certificate issued
+    /// during a bulk load's backlog is served at the next run rather than after the backlog (CA/B Forum: 15 minutes).
+    /// </summary>
     NewSerials,
 
     /// <summary>Any other change of status (a certificateHold lifted, a serial now unknown).</summary>
@@ -68,6 +72,7 @@ public sealed class WorkPlan
             if (at <= now) due.Add((serial, status, at));
             else unchanged++;
         }
+        issued.Reverse(); // newest first: see WorkTier.NewSerials
         due.Sort((a, b) => a.Due.CompareTo(b.Due));
         return new WorkPlan([[.. revocations], [.. issued], [.. other], [.. due.Select(d => (d.Serial, d.Status))]], unchanged);
     }

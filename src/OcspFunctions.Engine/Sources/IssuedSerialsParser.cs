@@ -297,7 +297,8 @@ public static partial class IssuedSerialsParser
     {
         var result = new IssuedSerials();
         int ignored = 0;
-        foreach (var name in names)
+        // A directory listing has no issuance order (and differs between file systems): sorted, so a listing gives one list.
+        foreach (var name in names.Order(StringComparer.Ordinal))
         {
             var stem = Path.GetFileNameWithoutExtension(name);
             if (stem.Length > 0 && !stem.AsSpan().ContainsAnyExcept(HexDigits) && SerialNumber.TryParseHex(stem, out var serial))

@@ -5,29 +5,20 @@ using System.Text;
 namespace OcspFunctions.Engine.Sources;
 
 /// <summary>
-/// Writes an issued-serials list in the Text format the parser reads: one upper-case hex serial a line, sorted, with its
-/// expiry (<c>, 2027-01-31T12:00:00Z</c>) when known. Same serials and expiries, same bytes — so an unchanged list is
-/// recognised by its hash.
+/// Writes an issued-serials list in the Text format the parser reads: one upper-case hex serial a line, with its expiry
+/// (<c>, 2027-01-31T12:00:00Z</c>) when known, in the source's order — issuance order for certutil (by RequestID) and
+/// index.txt (appended), which the refresh reads as newest last (<see cref="WorkPlan"/> signs new serials newest first).
+/// The same source gives the same bytes, so an unchanged list is recognised by its hash.
 /// </summary>
 public static class IssuedSerialsText
 {
     public static byte[] Write(IssuedSerials issued)
     {
         var serials = issued.Serials;
-        // Sorted by entry number, in SerialNumber order (shorter is smaller, then by bytes): no SerialNumber made per serial.
-        var order = new int[serials.Count];
-        for (int i = 0; i < order.Length; i++) order[i] = i;
-        Array.Sort(order, (a, b) =>
-        {
-            ReadOnlySpan<byte> x = serials.BytesAt(a), y = serials.BytesAt(b);
-            int byLength = x.Length.CompareTo(y.Length);
-            return byLength != 0 ? byLength : x.SequenceCompareTo(y);
-        });
-
         var output = new ArrayBufferWriter<byte>((int)Math.Min(Array.MaxLength, 64L + serials.ArenaLength * 2 + serials.Count * 23L));
         output.Write("# issued serials (OcspFunctions publish): SERIAL[, NotAfter]\n"u8);
         Span<char> line = stackalloc char[64];
-        foreach (int entry in order)
+        for (int entry = 0; entry < serials.Count; entry++)
         {
             var bytes = serials.BytesAt(entry);
             Span<char> hex = bytes.Length * 2 + 24 <= line.Length ? line : new char[bytes.Length * 2 + 24];

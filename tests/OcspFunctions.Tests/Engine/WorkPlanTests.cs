@@ -1,4 +1,5 @@
 using OcspFunctions.Engine;
+using OcspFunctions.Engine.Sources;
 using OcspFunctions.Engine.Store;
 using OcspFunctions.Protocol;
 
@@ -53,6 +54,23 @@ public sealed class WorkPlanTests
         Assert.Equal(7, plan.Total);
         Assert.Equal(WorkTier.Due, WorkPlan.Order[^1]);
         Assert.Equal(WorkTier.Revocations, WorkPlan.Order[0]);
+    }
+
+    /// <summary>
+    /// A certificate issued during a bulk load's backlog is signed at the next run, not after the backlog: lists are in
+    /// issuance order (certutil by RequestID, index.txt appended), so new serials are signed from the list's end.
+    /// </summary>
+    [Fact]
+    public void New_serials_are_signed_newest_listed_first()
+    {
+        var list = string.Join("\n", Enumerable.Range(1, 5).Select(n => $"{n:X4}")) + "\n";
+        var issued = IssuedSerialsParser.Parse(System.Text.Encoding.UTF8.GetBytes(list), IssuedSerialsFormat.Text, "issued.txt");
+        var statuses = new StatusDecision().Decide(issued, Now, TimeSpan.Zero);
+        var index = new IssuerIndex(new Dictionary<SerialNumber, IndexEntry> { [Serial(2)] = Entry(CertStatus.Good, Now.ToUnixTimeSeconds()) });
+
+        var plan = WorkPlan.Build(statuses, index, Now, (_, e) => DateTimeOffset.FromUnixTimeSeconds(e.ThisUpdate).AddDays(1));
+
+        Assert.Equal([Serial(5), Serial(4), Serial(3), Serial(1)], plan.Tier(WorkTier.NewSerials).Select(w => w.Serial));
     }
 
     [Fact]
