@@ -80,10 +80,11 @@ public static class FreshnessBenchmark
             if (decided.IsCompleted || (served.IsCompleted && backlog == 0)) break;
             if (clock.Elapsed - due > TimeSpan.FromSeconds(1))
                 Console.WriteLine($"+{clock.Elapsed.TotalSeconds,6:F1} s  run {n} starts late (the previous run overran the interval)");
+            bool sawChanges = changes.Made;                                          // made before this run read its inputs
             backlog = await OneRunAsync(n, options, work.Store, signers, clock, decided, backlog);
-            if (backlog == 0 && changes.Made && !served.IsCompleted)
+            if (backlog == 0 && sawChanges && !served.IsCompleted)
             {
-                // Everything is signed: the server needs at most one index reload more.
+                // Everything this run saw is signed: the server needs at most one index reload more.
                 await Task.WhenAny(served, Task.Delay(options.Serve.IndexReloadInterval * 3));
             }
             if (decided.IsCompleted || (served.IsCompleted && backlog == 0)) break;
