@@ -19,6 +19,8 @@ public static class Program
         if (args.Length > 0 && args[0] == "refresh") return RefreshBenchmark.Run(args[1..]);
         if (args.Length > 0 && args[0] == "refresh-child") return RefreshBenchmark.Child(args[1..]);
         if (args.Length > 0 && args[0] == "refresh-fixture") return RefreshBenchmark.Fixture(args[1..]);
+        if (args.Length > 0 && args[0] == "freshness") return FreshnessBenchmark.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "blob-transactions") return BlobTransactionsBenchmark.Run(args[1..]);
         if (args.Length > 0 && args[0] == "serve-index") return ServeIndexBenchmark.Run(args[1..]);
         if (args.Length > 0 && args[0] == "index-scale") return IndexScaleBenchmark.Run(args[1..]);
         if (args.Length > 0 && args[0] == "index-scale-refresh") return IndexScaleBenchmark.RefreshChild(args[1..]);
