@@ -315,12 +315,7 @@ public sealed class RefreshEngine(
         string fingerprint = $"{inputs.Responder.Thumbprint}|{inputs.Signer.Algorithm.Name}|{string.Join(",", algorithms.Select(a => a.Name()))}";
         bool resignAll = manifest.SigningFingerprint != fingerprint;
 
-        // Withdraw responses that must no longer be served (expired past grace; no longer revoked without an issued list):
-        // dropped from the index, their packs are retired once nothing refers to them.
-        var removed = index.Entries.Keys.Where(s => !statuses.ContainsKey(s)).ToList();
-        foreach (var serial in removed) index.Entries.Remove(serial);
-        result.Removed = removed.Count;
-        bool indexDirty = removed.Count > 0;
+        bool indexDirty = false;
 
         // Serials whose pack is gone (deleted by hand; lost by a crash of the machine before it reached the disk) are
         // re-signed now rather than answered internalError until they come due: thisUpdate 0 marks them due.
@@ -355,6 +350,17 @@ public sealed class RefreshEngine(
         }
 
         var plan = WorkPlan.Build(statuses, index, now, RefreshDue);
+
+        // Withdraw responses that must no longer be served (expired past grace; no longer revoked without an issued list):
+        // dropped from the index, their packs are retired once nothing refers to them. They are the entries the plan did
+        // not meet, so the index is walked for them only when there are some (at 10M serials the walk costs ~15 s).
+        if (plan.Known < index.Entries.Count)
+        {
+            var removed = index.Entries.Keys.Where(s => !statuses.ContainsKey(s)).ToList();
+            foreach (var serial in removed) index.Entries.Remove(serial);
+            result.Removed = removed.Count;
+            indexDirty |= removed.Count > 0;
+        }
         result.Changed = plan.Changed;
         result.Refreshed = plan.Tier(WorkTier.Due).Length;
         result.Unchanged = plan.Unchanged;

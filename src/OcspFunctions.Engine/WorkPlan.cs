@@ -34,16 +34,20 @@ public sealed class WorkPlan
 
     private readonly (SerialNumber Serial, CertStatus Status)[][] _tiers;
 
-    private WorkPlan((SerialNumber, CertStatus)[][] tiers, int unchanged)
+    private WorkPlan((SerialNumber, CertStatus)[][] tiers, int unchanged, int known)
     {
         _tiers = tiers;
         Unchanged = unchanged;
+        Known = known;
     }
 
     public (SerialNumber Serial, CertStatus Status)[] Tier(WorkTier tier) => _tiers[(int)tier];
 
     /// <summary>Serials whose response is current and stays as it is.</summary>
     public int Unchanged { get; }
+
+    /// <summary>Statuses the index has an entry for: fewer than the index's entries means some entries have no status any more.</summary>
+    public int Known { get; }
 
     /// <summary>New or changed statuses (every tier but <see cref="WorkTier.Due"/>).</summary>
     public int Changed => Total - Tier(WorkTier.Due).Length;
@@ -57,10 +61,11 @@ public sealed class WorkPlan
         var issued = new List<(SerialNumber, CertStatus)>();
         var other = new List<(SerialNumber, CertStatus)>();
         var due = new List<(SerialNumber Serial, CertStatus Status, DateTimeOffset Due)>();
-        int unchanged = 0;
+        int unchanged = 0, knownCount = 0;
         foreach (var (serial, status) in statuses)
         {
             bool known = index.Entries.TryGetValue(serial, out var entry);
+            if (known) knownCount++;
             if (!known || !entry.SameStatus(status))
             {
                 if (status.Kind == CertStatusKind.Revoked) revocations.Add((serial, status));
@@ -74,6 +79,6 @@ public sealed class WorkPlan
         }
         issued.Reverse(); // newest first: see WorkTier.NewSerials
         due.Sort((a, b) => a.Due.CompareTo(b.Due));
-        return new WorkPlan([[.. revocations], [.. issued], [.. other], [.. due.Select(d => (d.Serial, d.Status))]], unchanged);
+        return new WorkPlan([[.. revocations], [.. issued], [.. other], [.. due.Select(d => (d.Serial, d.Status))]], unchanged, knownCount);
     }
 }

@@ -50,6 +50,7 @@ public sealed class WorkPlanTests
         Assert.Equal([Serial(4)], plan.Tier(WorkTier.OtherChanges).Select(w => w.Serial));
         Assert.Equal([Serial(6), Serial(5)], plan.Tier(WorkTier.Due).Select(w => w.Serial));
         Assert.Equal(1, plan.Unchanged);
+        Assert.Equal(6, plan.Known); // 3 to 8 have entries: the index's six, so nothing is withdrawn
         Assert.Equal(5, plan.Changed);
         Assert.Equal(7, plan.Total);
         Assert.Equal(WorkTier.Due, WorkPlan.Order[^1]);
