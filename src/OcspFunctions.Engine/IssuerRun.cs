@@ -71,16 +71,17 @@ internal sealed class IssuerRun
     /// and the in-memory index as soon as it is signed; <paramref name="checkpoint"/> stores them between batches.
     /// Returns how many serials of the tier were signed.
     /// </summary>
-    public async Task<int> SignAsync(WorkTier tier, RunBudget budget, int batchSize, IProgress<RefreshProgress>? progress,
+    public async Task<int> SignAsync(WorkTier tier, RunBudget budget, int firstBatchSize, int batchSize, IProgress<RefreshProgress>? progress,
         Func<int, bool, Task> checkpoint, CancellationToken cancellationToken)
     {
         var work = Plan.Tier(tier);
         int signed = 0;
         long thisUpdateSeconds = ThisUpdate.ToUnixTimeSeconds(), nextUpdateSeconds = NextUpdate.ToUnixTimeSeconds();
         var producedAt = DateTimeOffset.FromUnixTimeSeconds(Now.ToUnixTimeSeconds());
-        for (int start = 0; start < work.Length && !budget.Exhausted; start += batchSize)
+        for (int start = 0, count; start < work.Length && !budget.Exhausted; start += count)
         {
-            int count = Math.Min(batchSize, work.Length - start);
+            // The first batch is small and published on its own (RefreshEngine.FirstBatchSize): the tier's most urgent serials.
+            count = Math.Min(start == 0 ? Math.Min(batchSize, firstBatchSize) : batchSize, work.Length - start);
             var batch = new ArraySegment<(SerialNumber Serial, CertStatus Status)>(work, start, count);
             await Parallel.ForEachAsync(Enumerable.Range(0, count),
                 new ParallelOptions { MaxDegreeOfParallelism = Concurrency, CancellationToken = cancellationToken },

@@ -1,5 +1,7 @@
 using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
 using OcspFunctions.Engine;
+using OcspFunctions.Engine.Sources;
 using OcspFunctions.Engine.Store;
 using OcspFunctions.Protocol;
 using OcspFunctions.Tests.Pki;
@@ -136,6 +138,35 @@ public sealed class BoundedRunTests(TestPki pki)
         var index = s.Index();
         long runStart = TimingPolicy.ThisUpdate(clock.GetUtcNow().AddMinutes(-5)).ToUnixTimeSeconds();
         Assert.Equal(8, serials.Take(serials.Count - 1).Count(x => index.Entries[SerialNumber.ParseHex(x)].ThisUpdate >= runStart));
+    }
+
+    /// <summary>
+    /// A certificate issued while a bulk load's new serials wait (the freshness benchmark's case) is served after the
+    /// tier's first small batch — new serials are signed newest listed first and that batch is published at once — not
+    /// after the rest of the tier or a checkpoint interval.
+    /// </summary>
+    [Fact]
+    public async Task A_serial_issued_during_a_bulk_load_is_published_with_the_first_batch_of_new_serials()
+    {
+        var s = Create("bounded-bulk-newest", out var serials);
+        string issued = "7B00000002";
+        File.AppendAllLines(s.Options.Issuers[0].IssuedSerials!, [issued]);
+        var clock = new ManualTime(DateTimeOffset.UtcNow);
+        int firstSeenAt = 0;
+        var signers = new ClockedSignerFactory(clock, Second, async n =>
+        {
+            if (firstSeenAt == 0 && await s.FindAsync(issued) is not null) firstSeenAt = n;
+        });
+        var engine = new RefreshEngine(s.Options, s.Store, new CompositeSourceReader([new FileSourceReader()]), signers, clock,
+            NullLogger<RefreshEngine>.Instance) { MinimumRateSample = 1, FirstBatchSize = 3, CheckpointEvery = 1_000 };
+
+        var result = Assert.Single((await engine.RunAsync(None)).Issuers);
+        Assert.True(result.Succeeded, string.Join("; ", result.Errors));
+        Assert.Equal(0, result.Backlog);
+        int revoked = s.Manifest().Revoked, total = signers.Signatures;
+        Assert.True(total > 2 * (revoked + 30), $"{total} signatures");
+        // The revocations' tier, then the first three new serials (the newest first): seen by the next signature.
+        Assert.Equal(2 * (revoked + 3) + 1, firstSeenAt);
     }
 
     [Fact]
