@@ -86,6 +86,33 @@ public sealed class DecidedStatuses : IReadOnlyDictionary<SerialNumber, CertStat
                 yield return new(serial, Current(serial));
             }
         }
+        foreach (var pair in Unlisted()) yield return pair;
+    }
+
+    /// <summary>The issued list the view is over, when there is one.</summary>
+    internal SerialExpiryMap? Issued => _issued;
+
+    /// <summary>Whether issued entry <paramref name="entry"/> has a status (is not expired past the grace).</summary>
+    internal bool Listed(int entry) => !_issued!.ExpiredBefore(entry, _cutoffTicks);
+
+    /// <summary>
+    /// The listed issued entries whose status is not good — revoked by a source, or kept — by entry number: found once per
+    /// revocation rather than looked up once per issued serial.
+    /// </summary>
+    internal Dictionary<int, CertStatus> ListedNotGood()
+    {
+        var statuses = new Dictionary<int, CertStatus>();
+        if (_issued is null) return statuses;
+        foreach (var (serial, r) in _revoked)
+            if (_issued.IndexOf(serial.Bytes) is var entry and >= 0 && Listed(entry)) statuses[entry] = CertStatus.Revoked(r.Time, r.Reason);
+        foreach (var (serial, status) in _kept)
+            if (_issued.IndexOf(serial.Bytes) is var entry and >= 0 && Listed(entry)) statuses[entry] = status;
+        return statuses;
+    }
+
+    /// <summary>What is enumerated after the listed issued serials: revoked serials not listed, then kept ones added.</summary>
+    internal IEnumerable<KeyValuePair<SerialNumber, CertStatus>> Unlisted()
+    {
         foreach (var (serial, r) in _revoked)
         {
             if (_issued is not null && _issued.ContainsKey(serial)) continue;

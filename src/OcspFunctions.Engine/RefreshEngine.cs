@@ -480,7 +480,7 @@ public sealed class RefreshEngine(
         manifest.Revoked = run.Result.Revoked = index.Entries.Values.Count(e => e.Status == CertStatusKind.Revoked);
         manifest.OldestNextUpdate = index.Entries.Count == 0 ? null
             : DateTimeOffset.FromUnixTimeSeconds(index.Entries.Values.Min(e => e.NextUpdate));
-        manifest.NextRefreshDue = index.Entries.Count == 0 ? null : index.Entries.Min(kv => RefreshDue(kv.Key, kv.Value));
+        manifest.NextRefreshDue = index.Entries.Count == 0 ? null : index.Entries.Min(kv => RefreshDue(kv.Key.Bytes, kv.Value));
         manifest.Backlog = run.Result.Backlog = run.Plan.Total - run.SignedSerials;
     }
 
@@ -593,14 +593,17 @@ public sealed class RefreshEngine(
         return packs;
     }
 
-    private DateTimeOffset RefreshDue(SerialNumber serial, IndexEntry entry) =>
+    private DateTimeOffset RefreshDue(ReadOnlySpan<byte> serial, IndexEntry entry) =>
         _timing.RefreshDue(DateTimeOffset.FromUnixTimeSeconds(entry.ThisUpdate), DateTimeOffset.FromUnixTimeSeconds(entry.NextUpdate), Spread(serial));
 
     /// <summary>FNV-1a of the serial: a stable per-serial spread of refresh times.</summary>
-    internal static uint Spread(SerialNumber serial)
+    internal static uint Spread(SerialNumber serial) => Spread(serial.Bytes);
+
+    /// <summary>The spread of the serial with these canonical bytes.</summary>
+    internal static uint Spread(ReadOnlySpan<byte> serial)
     {
         uint hash = 2166136261;
-        foreach (byte b in serial.Bytes) hash = (hash ^ b) * 16777619;
+        foreach (byte b in serial) hash = (hash ^ b) * 16777619;
         return hash;
     }
 }

@@ -28,7 +28,7 @@ public enum WorkTier
 /// index. Work left at the time limit needs no record: an unsigned change still differs from the index, and an entry
 /// not re-signed is still due (or carries thisUpdate 0), so the next run plans it again.
 /// </summary>
-public sealed class WorkPlan
+public sealed partial class WorkPlan
 {
     public static readonly WorkTier[] Order = [WorkTier.Revocations, WorkTier.NewSerials, WorkTier.OtherChanges, WorkTier.Due];
 
@@ -54,13 +54,28 @@ public sealed class WorkPlan
 
     public int Total => _tiers.Sum(t => t.Length);
 
+    /// <summary>
+    /// Sorts <paramref name="statuses"/> into tiers against the index. <paramref name="refreshDue"/> gives an unchanged
+    /// response's refresh due time from the serial's canonical bytes and its entry. Over decided statuses with an issued
+    /// list and a sharded index, planned shard by shard (<see cref="BuildByShard"/>); the plan is the same either way.
+    /// </summary>
     public static WorkPlan Build(IReadOnlyDictionary<SerialNumber, CertStatus> statuses, IssuerIndex index, DateTimeOffset now,
-        Func<SerialNumber, IndexEntry, DateTimeOffset> refreshDue)
+        Func<ReadOnlySpan<byte>, IndexEntry, DateTimeOffset> refreshDue) =>
+        statuses is DecidedStatuses { Issued: { } issued } decided
+            ? BuildByShard(decided, issued, index.Entries, now, refreshDue)
+            : BuildPerSerial(statuses, index, now, refreshDue);
+
+    /// <summary>
+    /// The plan from one index lookup per status in the statuses' order (the reference <see cref="BuildByShard"/> is
+    /// tested against). Tiers keep that order but for new serials (reversed) and due ones (by due time, then that order).
+    /// </summary>
+    internal static WorkPlan BuildPerSerial(IReadOnlyDictionary<SerialNumber, CertStatus> statuses, IssuerIndex index, DateTimeOffset now,
+        Func<ReadOnlySpan<byte>, IndexEntry, DateTimeOffset> refreshDue)
     {
         var revocations = new List<(SerialNumber, CertStatus)>();
         var issued = new List<(SerialNumber, CertStatus)>();
         var other = new List<(SerialNumber, CertStatus)>();
-        var due = new List<(SerialNumber Serial, CertStatus Status, DateTimeOffset Due)>();
+        var due = new List<(SerialNumber Serial, CertStatus Status, DateTimeOffset Due, int Order)>();
         int unchanged = 0, knownCount = 0;
         foreach (var (serial, status) in statuses)
         {
@@ -73,12 +88,12 @@ public sealed class WorkPlan
                 else other.Add((serial, status));
                 continue;
             }
-            var at = refreshDue(serial, entry);
-            if (at <= now) due.Add((serial, status, at));
+            var at = refreshDue(serial.Bytes, entry);
+            if (at <= now) due.Add((serial, status, at, due.Count));
             else unchanged++;
         }
         issued.Reverse(); // newest first: see WorkTier.NewSerials
-        due.Sort((a, b) => a.Due.CompareTo(b.Due));
+        due.Sort((a, b) => a.Due != b.Due ? a.Due.CompareTo(b.Due) : a.Order.CompareTo(b.Order));
         return new WorkPlan([[.. revocations], [.. issued], [.. other], [.. due.Select(d => (d.Serial, d.Status))]], unchanged, knownCount);
     }
 }

@@ -42,7 +42,8 @@ public sealed class IndexEntries : IReadOnlyDictionary<SerialNumber, IndexEntry>
 
     public int Count => _count;
 
-    private int ShardOf(ReadOnlySpan<byte> serial) => _shards.Length == 1 ? 0 : IndexShards.ShardOf(serial, _shards.Length);
+    /// <summary>The shard of the serial with these canonical bytes.</summary>
+    internal int ShardOf(ReadOnlySpan<byte> serial) => _shards.Length == 1 ? 0 : IndexShards.ShardOf(serial, _shards.Length);
 
     public IndexEntry this[SerialNumber serial]
     {
@@ -60,6 +61,19 @@ public sealed class IndexEntries : IReadOnlyDictionary<SerialNumber, IndexEntry>
             return changed.HasValue;
         }
         return _shards[shard].TryGet(serial, out entry);
+    }
+
+    /// <summary>
+    /// The entry of the serial with these canonical bytes in shard <paramref name="shard"/> (its <see cref="ShardOf"/>): no
+    /// serial is made unless the shard has an overlay to look in first.
+    /// </summary>
+    internal bool TryGetValue(int shard, ReadOnlySpan<byte> serial, out IndexEntry entry)
+    {
+        if (_overlays[shard] is not null) return TryGetValue(shard, SerialNumber.FromMagnitude(serial), out entry);
+        var loaded = _shards[shard];
+        int i = loaded.IndexOf(serial);
+        entry = i >= 0 ? loaded.EntryAt(i) : default;
+        return i >= 0;
     }
 
     public bool ContainsKey(SerialNumber serial) => TryGetValue(serial, out _);

@@ -74,6 +74,104 @@ public sealed class WorkPlanTests
         Assert.Equal([Serial(5), Serial(4), Serial(3), Serial(1)], plan.Tier(WorkTier.NewSerials).Select(w => w.Serial));
     }
 
+    /// <summary>
+    /// The shard-grouped plan (decided statuses over an issued list) is the per-serial plan, tier for tier and in order:
+    /// random lists (serials of 1 to 21 bytes, some expired past the grace, revoked ones — holds, no reason, not listed —
+    /// and kept statuses) against random indexes of 1, 4 and 64 shards with equal, changed, missing, extra and thisUpdate 0
+    /// entries, some shards with an overlay of later sets and removals. The due times tie often (ties keep list order).
+    /// </summary>
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(4, 2)]
+    [InlineData(64, 3)]
+    [InlineData(64, 4)]
+    [InlineData(4, 5)]
+    public void The_shard_grouped_plan_is_the_per_serial_plan(int shardCount, int seed)
+    {
+        var random = new Random(seed);
+        var grace = TimeSpan.FromDays(7);
+        var revokedAt = Now.AddDays(-30);
+        CertStatus RandomRevoked() => CertStatus.Revoked(revokedAt.AddSeconds(random.Next(3)),
+            random.Next(4) switch { 0 => null, 1 => RevocationReason.CertificateHold, 2 => RevocationReason.KeyCompromise, _ => RevocationReason.Superseded });
+        SerialNumber RandomSerial()
+        {
+            var bytes = new byte[random.Next(1, 22)];
+            random.NextBytes(bytes);
+            return SerialNumber.FromMagnitude(bytes);
+        }
+
+        var issued = new IssuedSerials();
+        var listed = new List<SerialNumber>();
+        while (listed.Count < 3000)
+        {
+            var serial = RandomSerial();
+            DateTimeOffset? expiry = random.Next(5) switch { 0 => null, 1 => Now - grace - TimeSpan.FromDays(1), 2 => Now - grace + TimeSpan.FromHours(1), _ => Now.AddDays(90) };
+            if (issued.Serials.TryAdd(serial, expiry)) listed.Add(serial);
+        }
+        var decision = new StatusDecision();
+        var unlisted = Enumerable.Range(0, 60).Select(_ => RandomSerial()).Where(s => !issued.Serials.ContainsKey(s)).Distinct().ToList();
+        decision.AddRevocations([.. listed.Where(_ => random.Next(10) == 0).Concat(unlisted).Select(s => RandomRevocation(s))]);
+        var statuses = decision.Decide(issued, Now, grace);
+        // Kept statuses (as StickyRevocations keeps them): over listed, expired, unlisted-revoked and unknown serials.
+        foreach (var serial in listed.Where(_ => random.Next(50) == 0).Concat(unlisted.Take(10)).Concat(Enumerable.Range(0, 10).Select(_ => RandomSerial())))
+            statuses.Keep(serial, random.Next(3) == 0 ? CertStatus.Good : RandomRevoked());
+
+        // The index: per status an equal entry (due or not, or thisUpdate 0), a changed one, or none; and extra entries.
+        long now = Now.ToUnixTimeSeconds();
+        IndexEntry RandomEntry(CertStatus status) => Entry(status, random.Next(6) == 0 ? 0 : now - random.Next(4) * 1000);
+        var entries = new Dictionary<SerialNumber, IndexEntry>();
+        foreach (var (serial, status) in statuses)
+        {
+            switch (random.Next(8))
+            {
+                case 0: break;
+                case 1: entries[serial] = RandomEntry(status.Kind == CertStatusKind.Good ? RandomRevoked() : CertStatus.Good); break;
+                default: entries[serial] = RandomEntry(status); break;
+            }
+        }
+        for (int i = 0; i < 200; i++) entries.TryAdd(RandomSerial(), RandomEntry(RandomRevoked()));
+        var shards = Enumerable.Range(0, shardCount)
+            .Select(k => IndexShard.FromEntries(entries.Where(e => IndexShards.ShardOf(e.Key, shardCount) == k))).ToArray();
+        var index = new IssuerIndex(new IndexEntries(shards));
+        // Overlays on a quarter of the shards (all of them with one shard): entries set, changed and removed since the load.
+        var overlaid = Enumerable.Range(0, shardCount).Where(k => shardCount == 1 || k % 4 == 1).ToHashSet();
+        foreach (var (serial, status) in statuses)
+        {
+            if (!overlaid.Contains(IndexShards.ShardOf(serial, shardCount)) || random.Next(4) != 0) continue;
+            if (random.Next(2) == 0) index.Entries.Remove(serial);
+            else index.Entries[serial] = RandomEntry(random.Next(2) == 0 ? status : RandomRevoked());
+        }
+
+        // Due at thisUpdate plus a little by the serial's bytes: ties are frequent.
+        Func<ReadOnlySpan<byte>, IndexEntry, DateTimeOffset> due = (serial, e) =>
+            DateTimeOffset.FromUnixTimeSeconds(e.ThisUpdate + RefreshEngine.Spread(serial) % 3 * 1000 + 1000);
+        var sharded = WorkPlan.Build(statuses, index, Now, due);
+        var perSerial = WorkPlan.BuildPerSerial(statuses, index, Now, due);
+        var fromDictionary = WorkPlan.Build(new Dictionary<SerialNumber, CertStatus>(statuses), index, Now, due);
+
+        foreach (var tier in WorkPlan.Order)
+        {
+            Assert.NotEmpty(perSerial.Tier(tier));
+            Assert.Equal(perSerial.Tier(tier), sharded.Tier(tier));
+            Assert.Equal(perSerial.Tier(tier), fromDictionary.Tier(tier));
+        }
+        Assert.True(perSerial.Unchanged > 0);
+        Assert.Equal(perSerial.Unchanged, sharded.Unchanged);
+        Assert.Equal(perSerial.Known, sharded.Known);
+        Assert.Equal(perSerial.Unchanged, fromDictionary.Unchanged);
+        Assert.Equal(perSerial.Known, fromDictionary.Known);
+        Assert.Equal(statuses.Count, perSerial.Total + perSerial.Unchanged);
+        // Some due serials tie: the order among them is the list's, in both.
+        var dueTimes = perSerial.Tier(WorkTier.Due).Select(w => index.Entries[w.Serial].ThisUpdate + RefreshEngine.Spread(w.Serial) % 3 * 1000).ToList();
+        Assert.True(dueTimes.Distinct().Count() < dueTimes.Count);
+
+        Revocation RandomRevocation(SerialNumber serial)
+        {
+            var status = RandomRevoked();
+            return new Revocation(serial, status.RevocationTime, status.Reason);
+        }
+    }
+
     [Fact]
     public void The_budget_is_spent_on_the_injected_clock()
     {
