@@ -355,7 +355,7 @@ public sealed class RefreshEngine(
         // error with the numbers; the re-signing still goes ahead (holding it back would only let more responses go stale).
         if (resignAll && manifest.SigningFingerprint is { } previous && !previous.StartsWith(inputs.Responder.Thumbprint + "|", StringComparison.Ordinal)
             && ResponderRollover.CheckRollover(manifest.ResponderNotAfter, responderNotAfter, (long)index.Entries.Count * algorithms.Length, manifest.SigningRate,
-                (inputs.Signer as ISigningRateHint)?.DeclaredSignaturesPerSecond, now) is { } rollover)
+                (inputs.Signer as ISigningRateHint)?.DeclaredSignaturesPerSecond, now, _capacity.DutyCycle) is { } rollover)
         {
             result.Errors.Add(rollover);
             logger.LogError("Issuer {Issuer}: {Error}", Printable.Escape(issuer.Name), rollover);

@@ -31,16 +31,17 @@ public static class ResponderRollover
     /// The error for a roll-over that cannot finish in time, or null: <paramref name="oldNotAfter"/> is the certificate
     /// the stored responses were signed with (the manifest's), <paramref name="responses"/> how many must be re-signed.
     /// </summary>
+    /// <param name="dutyCycle">The share of wall time runs sign (<see cref="SigningCapacity.DutyCycle"/>: MaxRunTime of every timer interval).</param>
     public static string? CheckRollover(DateTimeOffset? oldNotAfter, DateTimeOffset newNotAfter, long responses, double? measuredRate,
-        double? declaredRate, DateTimeOffset now)
+        double? declaredRate, DateTimeOffset now, double dutyCycle = 1)
     {
         if (oldNotAfter is not { } old || old == newNotAfter || old <= now || responses == 0) return null;
         double? rate = measuredRate is > 0 ? measuredRate : declaredRate is > 0 ? declaredRate : null;
         if (rate is not { } r) return null;
-        var needed = TimeSpan.FromSeconds(responses / r);
+        var needed = TimeSpan.FromSeconds(responses / (r * Math.Clamp(dutyCycle, 0.01, 1)));
         var left = old - now;
         if (needed <= left) return null;
-        string source = measuredRate is > 0 ? "measured" : "the signer's declared limit";
+        string source = (measuredRate is > 0 ? "measured" : "the signer's declared limit") + (dutyCycle < 1 ? $", signing {Math.Round(dutyCycle * 100):0} % of the time" : "");
         return $"responder certificate roll-over cannot finish in time: {responses:N0} responses to re-sign at {r:N0}/s ({source}) take " +
                $"{needed.TotalHours:N1} h, but the previous responder certificate expires at {old:u}, in {left.TotalHours:N1} h; " +
                "responses it signed end there and become stale until re-signed (raise the signing rate, e.g. a Managed HSM, or roll over earlier)";

@@ -48,34 +48,4 @@ public static partial class IssuedSerialsParser
         }
         return RequireSerials(result, sourceName);
     }
-
-    /// <summary>Lines of UTF-8 bytes, split as <see cref="Lines"/> splits characters ("\r\n", "\n" or "\r").</summary>
-    private static Utf8LineSplitter Utf8Lines(ReadOnlySpan<byte> text) => new(text);
-
-    private ref struct Utf8LineSplitter(ReadOnlySpan<byte> text)
-    {
-        private ReadOnlySpan<byte> _rest = text;
-        private bool _done = text.IsEmpty;
-
-        public ReadOnlySpan<byte> Current { get; private set; }
-
-        public readonly Utf8LineSplitter GetEnumerator() => this;
-
-        public bool MoveNext()
-        {
-            if (_done) return false;
-            int end = _rest.IndexOfAny((byte)'\r', (byte)'\n');
-            if (end < 0)
-            {
-                Current = _rest;
-                _done = true;
-                return true;
-            }
-            Current = _rest[..end];
-            int next = end + (_rest[end] == '\r' && end + 1 < _rest.Length && _rest[end + 1] == '\n' ? 2 : 1);
-            _rest = _rest[next..];
-            _done = _rest.IsEmpty;
-            return true;
-        }
-    }
 }

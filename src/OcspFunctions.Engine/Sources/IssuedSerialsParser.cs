@@ -89,21 +89,25 @@ public static partial class IssuedSerialsParser
     /// <see cref="MemoryExtensions.EnumerateLines(ReadOnlySpan{char})"/>, which also ends a line at U+2028, U+0085 or a form
     /// feed: a comment holding one must not turn its rest into a serial). A trailing line end starts no further line.
     /// </summary>
-    private static LineSplitter Lines(ReadOnlySpan<char> text) => new(text);
+    private static LineSplitter<char> Lines(ReadOnlySpan<char> text) => new(text, '\r', '\n');
 
-    private ref struct LineSplitter(ReadOnlySpan<char> text)
+    /// <summary>Lines of UTF-8 bytes, split as <see cref="Lines"/> splits characters.</summary>
+    private static LineSplitter<byte> Utf8Lines(ReadOnlySpan<byte> text) => new(text, (byte)'\r', (byte)'\n');
+
+    /// <summary>Lines of characters or of UTF-8 bytes: one splitter for both, ends at CR, LF or CR LF only.</summary>
+    private ref struct LineSplitter<T>(ReadOnlySpan<T> text, T cr, T lf) where T : unmanaged, IEquatable<T>
     {
-        private ReadOnlySpan<char> _rest = text;
+        private ReadOnlySpan<T> _rest = text;
         private bool _done = text.IsEmpty;
 
-        public ReadOnlySpan<char> Current { get; private set; }
+        public ReadOnlySpan<T> Current { get; private set; }
 
-        public readonly LineSplitter GetEnumerator() => this;
+        public readonly LineSplitter<T> GetEnumerator() => this;
 
         public bool MoveNext()
         {
             if (_done) return false;
-            int end = _rest.IndexOfAny('\r', '\n');
+            int end = _rest.IndexOfAny(cr, lf);
             if (end < 0)
             {
                 Current = _rest;
@@ -111,7 +115,7 @@ public static partial class IssuedSerialsParser
                 return true;
             }
             Current = _rest[..end];
-            int next = end + (_rest[end] == '\r' && end + 1 < _rest.Length && _rest[end + 1] == '\n' ? 2 : 1);
+            int next = end + (_rest[end].Equals(cr) && end + 1 < _rest.Length && _rest[end + 1].Equals(lf) ? 2 : 1);
             _rest = _rest[next..];
             _done = _rest.IsEmpty;
             return true;

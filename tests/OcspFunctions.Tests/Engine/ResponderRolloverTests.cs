@@ -33,6 +33,12 @@ public sealed class ResponderRolloverTests(TestPki pki)
         Assert.Null(ResponderRollover.CheckRollover(Now.AddHours(2), Now.AddDays(60), 1_000_000, null, 200, Now));
         Assert.Null(ResponderRollover.CheckRollover(Now.AddHours(1), Now.AddDays(60), 1_000_000, null, null, Now));
         Assert.Null(ResponderRollover.CheckRollover(Now.AddHours(-1), Now.AddDays(60), 1_000_000, null, 200, Now));
+        // Runs sign only MaxRunTime of every timer interval (4 of 5 minutes): 1.4 h of signing takes 1.7 h of wall time.
+        Assert.Null(ResponderRollover.CheckRollover(Now.AddHours(1.6), Now.AddDays(60), 1_000_000, null, 200, Now));
+        string? slower = ResponderRollover.CheckRollover(Now.AddHours(1.6), Now.AddDays(60), 1_000_000, null, 200, Now, dutyCycle: 0.8);
+        Assert.NotNull(slower);
+        Assert.Contains("signing 80 % of the time", slower, StringComparison.Ordinal);
+        Assert.Contains("1.7 h", slower, StringComparison.Ordinal);
     }
 
     [Fact]
