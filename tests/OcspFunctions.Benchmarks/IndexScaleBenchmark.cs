@@ -109,7 +109,7 @@ public static class IndexScaleBenchmark
         double oneSave = sw.Elapsed.TotalSeconds;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"refresh side: load {sharded.Index.Entries.Count:N0} entries from {manifest.IndexShards:N0} shards {load:F1} s; save with nothing changed {idleSave:F2} s, " +
-            $"{nothing} shards written; save with one serial changed {oneSave:F2} s, {one} shard written; VmHWM {Kb("VmHWM") / 1048576.0:F0} MB; " +
+            $"{nothing} shards written; save with one serial changed {oneSave:F2} s, {one} shard written; VmHWM {ProcStatus.Bytes("VmHWM") / 1048576.0:F0} MB; " +
             $"CPU {Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F1} s"));
         Console.WriteLine("  " + store.Summary);
         long shardBytes = 0, shardEntries = 0;
@@ -160,15 +160,7 @@ public static class IndexScaleBenchmark
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"server side: process start -> first entry {firstAnswer.TotalSeconds:F2} s; {lookups:N0} random lookups {sw.Elapsed.TotalSeconds:F1} s " +
             $"(CPU {cpuUsed.TotalSeconds:F1} s), {cache.Loads:N0} shard loads, {cache.Count:N0} shards held ({cache.Bytes / 1048576.0:F0} MB counted, " +
-            $"bound {cacheMb} MiB); GC heap {GC.GetTotalMemory(true) / 1048576.0:F0} MB; RSS {Kb("VmRSS") / 1048576.0:F0} MB, VmHWM {Kb("VmHWM") / 1048576.0:F0} MB"));
+            $"bound {cacheMb} MiB); GC heap {GC.GetTotalMemory(true) / 1048576.0:F0} MB; RSS {ProcStatus.Bytes("VmRSS") / 1048576.0:F0} MB, VmHWM {ProcStatus.Bytes("VmHWM") / 1048576.0:F0} MB"));
         return 0;
-    }
-
-    private static long Kb(string field)
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith(field + ":", StringComparison.Ordinal))
-                return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
-        return -1;
     }
 }

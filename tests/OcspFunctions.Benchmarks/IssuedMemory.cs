@@ -66,7 +66,7 @@ public static class IssuedMemory
         GC.KeepAlive(decision);
         GC.KeepAlive(statuses);
 
-        long hwm = VmHwm();
+        long hwm = ProcStatus.Bytes("VmHWM");
         int n = issued.Serials.Count;
         Console.WriteLine($"issued-memory: {n:N0} issued serials ({new FileInfo(files.IssuedPath).Length:N0} bytes), {decision.RevokedCount:N0} revoked, {count:N0} decided statuses");
         Console.WriteLine($"  read + parse               {parsed.TotalMilliseconds,10:N0} ms wall, {(cpu1 - cpu0).TotalMilliseconds:N0} ms CPU");
@@ -90,19 +90,5 @@ public static class IssuedMemory
         GC.WaitForPendingFinalizers();
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         return GC.GetTotalMemory(forceFullCollection: true);
-    }
-
-    /// <summary>Peak resident set size from /proc/self/status (Linux); 0 elsewhere.</summary>
-    private static long VmHwm()
-    {
-        const string Path = "/proc/self/status";
-        if (!File.Exists(Path)) return 0;
-        foreach (var line in File.ReadLines(Path))
-        {
-            if (!line.StartsWith("VmHWM:", StringComparison.Ordinal)) continue;
-            var kb = line["VmHWM:".Length..].Trim().Split(' ')[0];
-            return long.Parse(kb, CultureInfo.InvariantCulture) * 1024;
-        }
-        return 0;
     }
 }

@@ -315,9 +315,6 @@ public static class RefreshBenchmark
 
         using var self = Process.GetCurrentProcess();
         self.Refresh();
-        var status = File.ReadAllLines("/proc/self/status").Select(l => l.Split(':', 2)).Where(p => p.Length == 2)
-            .ToDictionary(p => p[0], p => p[1].Trim());
-        long Kb(string field) => status.TryGetValue(field, out var v) ? long.Parse(v.Split(' ')[0], CultureInfo.InvariantCulture) * 1024 : -1;
         long first = progress.First == 0 ? engineEnd : progress.First;
         long last = progress.Last == 0 ? engineEnd : progress.Last;
         var fields = new (string, object)[]
@@ -333,8 +330,8 @@ public static class RefreshBenchmark
             ("unchanged", result.Unchanged),
             ("failures", result.SigningFailures),
             ("succeeded", result.Succeeded),
-            ("vmhwm", Kb("VmHWM")),
-            ("vmrss", Kb("VmRSS")),
+            ("vmhwm", ProcStatus.Bytes("VmHWM")),
+            ("vmrss", ProcStatus.Bytes("VmRSS")),
             ("peak_ws", self.PeakWorkingSet64),
             ("user_s", self.UserProcessorTime.TotalSeconds),
             ("sys_s", self.PrivilegedProcessorTime.TotalSeconds),

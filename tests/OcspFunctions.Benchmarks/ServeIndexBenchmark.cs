@@ -43,7 +43,7 @@ public static class ServeIndexBenchmark
         if (answer.Outcome != LookupOutcome.Found || answer.Response!.Entry.Status == CertStatusKind.Unknown)
             throw new InvalidOperationException($"first lookup: {answer.Outcome}");
         var firstAnswer = TimeSpan.FromTicks(DateTime.UtcNow.Ticks - processStart);
-        long rssFirst = Kb("VmRSS");
+        long rssFirst = ProcStatus.Bytes("VmRSS");
 
         // Random serials from the list (read after the first answer: not part of the start-up).
         // Two passes over the list, keeping only the picked lines: holding the 10M-line list as strings (~1 GB) would stay in
@@ -81,15 +81,7 @@ public static class ServeIndexBenchmark
             $"{found:N0} random lookups, all found and checked: {elapsed.TotalSeconds:F1} s ({found / elapsed.TotalSeconds:N0}/s); " +
             $"shards loaded {source.IndexShards.Loads:N0}, held {source.IndexShards.Count:N0} ({source.IndexShards.Bytes / 1048576.0:F0} MB counted)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"RSS after the lookups: {Kb("VmRSS") / 1048576.0:F0} MB; peak (VmHWM) {Kb("VmHWM") / 1048576.0:F0} MB; GC heap {GC.GetTotalMemory(false) / 1048576.0:F0} MB"));
+            $"RSS after the lookups: {ProcStatus.Bytes("VmRSS") / 1048576.0:F0} MB; peak (VmHWM) {ProcStatus.Bytes("VmHWM") / 1048576.0:F0} MB; GC heap {GC.GetTotalMemory(false) / 1048576.0:F0} MB"));
         return 0;
-    }
-
-    private static long Kb(string field)
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith(field + ":", StringComparison.Ordinal))
-                return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
-        return -1;
     }
 }
