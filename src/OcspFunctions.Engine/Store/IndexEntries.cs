@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections;
 using OcspFunctions.Protocol;
 
@@ -182,18 +183,28 @@ public sealed class IndexEntries : IReadOnlyDictionary<SerialNumber, IndexEntry>
     {
         if (_overlays[k] is not { } overlay) return _shards[k];
         var loaded = _shards[k];
-        var changes = overlay.ToArray();
-        Array.Sort(changes, static (a, b) => IndexShard.Compare(a.Key.Bytes, b.Key.Bytes));
-        using var builder = new IndexShard.Builder(loaded.Count + changes.Length);
-        int i = 0;
-        foreach (var (serial, changed) in changes)
+        // Pooled, as the builder's buffers: a bulk load's overlays are large-object arrays, one per shard at every checkpoint.
+        var changes = ArrayPool<KeyValuePair<SerialNumber, IndexEntry?>>.Shared.Rent(overlay.Count);
+        try
         {
-            for (; i < loaded.Count && IndexShard.Compare(loaded.SerialBytesAt(i), serial.Bytes) < 0; i++) builder.Add(loaded.SerialBytesAt(i), loaded.EntryAt(i));
-            if (i < loaded.Count && IndexShard.Compare(loaded.SerialBytesAt(i), serial.Bytes) == 0) i++; // replaced or removed
-            if (changed is { } entry) builder.Add(serial.Bytes, entry);
+            ((ICollection<KeyValuePair<SerialNumber, IndexEntry?>>)overlay).CopyTo(changes, 0);
+            var sorted = changes.AsSpan(0, overlay.Count);
+            sorted.Sort(static (a, b) => IndexShard.Compare(a.Key.Bytes, b.Key.Bytes));
+            using var builder = new IndexShard.Builder(loaded.Count + sorted.Length);
+            int i = 0;
+            foreach (var (serial, changed) in sorted)
+            {
+                for (; i < loaded.Count && IndexShard.Compare(loaded.SerialBytesAt(i), serial.Bytes) < 0; i++) builder.Add(loaded.SerialBytesAt(i), loaded.EntryAt(i));
+                if (i < loaded.Count && IndexShard.Compare(loaded.SerialBytesAt(i), serial.Bytes) == 0) i++; // replaced or removed
+                if (changed is { } entry) builder.Add(serial.Bytes, entry);
+            }
+            for (; i < loaded.Count; i++) builder.Add(loaded.SerialBytesAt(i), loaded.EntryAt(i));
+            return builder.ToShard();
         }
-        for (; i < loaded.Count; i++) builder.Add(loaded.SerialBytesAt(i), loaded.EntryAt(i));
-        return builder.ToShard();
+        finally
+        {
+            ArrayPool<KeyValuePair<SerialNumber, IndexEntry?>>.Shared.Return(changes, clearArray: true);
+        }
     }
 
     /// <summary>Visits an entry with its serial's canonical bytes.</summary>
