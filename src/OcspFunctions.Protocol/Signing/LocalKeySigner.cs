@@ -10,7 +10,8 @@ namespace OcspFunctions.Protocol.Signing;
 public sealed class LocalKeySigner : IOcspSigner, IDisposable
 {
     private readonly byte[] _pkcs8;
-    private readonly SlotPool<AsymmetricAlgorithm> _pool = new(SlotPool<AsymmetricAlgorithm>.DefaultSlots);
+    /// <summary>Room for a key per concurrent signer even with Ocsp:SigningConcurrency above the cores: a key not kept is imported again.</summary>
+    private readonly SlotPool<AsymmetricAlgorithm> _pool = new(Math.Max(64, SlotPool<AsymmetricAlgorithm>.DefaultSlots));
     private readonly byte[] _subjectPublicKeyInfo;
 
     private LocalKeySigner(AsymmetricAlgorithm key, SignatureAlgorithm algorithm)
