@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography.X509Certificates;
 using OcspFunctions.Engine.Sources;
 using OcspFunctions.Engine.Store;
@@ -68,61 +69,86 @@ internal sealed class IssuerRun
 
     /// <summary>
     /// Signs one tier in batches: no signature starts once <paramref name="budget"/> is spent. Each entry goes into a pack
-    /// and the in-memory index as soon as it is signed; <paramref name="checkpoint"/> stores them between batches.
-    /// Returns how many serials of the tier were signed.
+    /// as soon as it is signed and into the in-memory index a few at a time; <paramref name="checkpoint"/> stores them
+    /// between batches. Returns how many serials of the tier were signed.
     /// </summary>
     public async Task<int> SignAsync(WorkTier tier, RunBudget budget, int firstBatchSize, int batchSize, IProgress<RefreshProgress>? progress,
         Func<int, bool, Task> checkpoint, CancellationToken cancellationToken)
     {
         var work = Plan.Tier(tier);
         int signed = 0;
-        long thisUpdateSeconds = ThisUpdate.ToUnixTimeSeconds(), nextUpdateSeconds = NextUpdate.ToUnixTimeSeconds();
-        var producedAt = DateTimeOffset.FromUnixTimeSeconds(Now.ToUnixTimeSeconds());
         for (int start = 0, count; start < work.Length && !budget.Exhausted; start += count)
         {
             // The first batch is small and published on its own (RefreshEngine.FirstBatchSize): the tier's most urgent serials.
             count = Math.Min(start == 0 ? Math.Min(batchSize, firstBatchSize) : batchSize, work.Length - start);
             var batch = new ArraySegment<(SerialNumber Serial, CertStatus Status)>(work, start, count);
-            await Parallel.ForEachAsync(Enumerable.Range(0, count),
-                new ParallelOptions { MaxDegreeOfParallelism = Concurrency, CancellationToken = cancellationToken },
-                async (i, ct) =>
-                {
-                    if (budget.Exhausted) return; // left for the next run
-                    var (serial, status) = batch[i];
-                    try
-                    {
-                        var responses = new byte[Algorithms.Length][];
-                        for (int a = 0; a < Algorithms.Length; a++)
-                        {
-                            var single = new SingleResponse(OcspIssuer.CertIdFor(serial, Algorithms[a]), status, ThisUpdate, NextUpdate);
-                            bool extendedRevoke = status.Kind == CertStatusKind.Revoked && status.RevocationTime == DateTimeOffset.UnixEpoch
-                                                  && status.Reason == RevocationReason.CertificateHold;
-                            responses[a] = await Writer.WriteStoredFormAsync([single], producedAt, extendedRevoke, ct).ConfigureAwait(false);
-                        }
-                        // Into the pack and the index as soon as signed: the responses die young (gen0), and no serial
-                        // step is left between batches. The index is stored only after its packs.
-                        var (pack, offset, length) = await Packs.AppendAsync(responses, Now).ConfigureAwait(false);
-                        var entry = new IndexEntry(status.Kind,
-                            status.Kind == CertStatusKind.Revoked ? status.RevocationTime.ToUnixTimeSeconds() : -1, status.Reason,
-                            thisUpdateSeconds, nextUpdateSeconds, pack, offset, length);
-                        lock (Index)
-                        {
-                            Index.Entries[serial] = entry;
-                            SignedResponses += Algorithms.Length;
-                            SignedSerials++;
-                            signed++;
-                        }
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException)
-                    {
-                        // A failed signature publishes nothing for this serial; the next run retries it.
-                        Failures.Enqueue($"serial {serial}: {e.Message}");
-                    }
-                    progress?.Report(new RefreshProgress(Issuer.Name, Interlocked.Increment(ref _done), Plan.Total));
-                }).ConfigureAwait(false);
+            // Workers take chunks of the batch: one lock on the index and one progress report a chunk, not a serial, and no
+            // per-serial scheduling; chunks small enough that the workers finish the batch together.
+            var next = new StrongBox<int>(0);
+            int chunk = Math.Clamp(count / (Concurrency * 8), 1, 64);
+            var workers = new Task<int>[Math.Min(Concurrency, (count + chunk - 1) / chunk)];
+            for (int w = 0; w < workers.Length; w++)
+                workers[w] = Task.Run(() => SignChunksAsync(batch, next, chunk, budget, progress, cancellationToken), cancellationToken);
+            foreach (int n in await Task.WhenAll(workers).ConfigureAwait(false)) signed += n;
             Packs.ThrowIfFailed();
             IndexDirty |= signed > 0;
             await checkpoint(count, start + count < work.Length && !budget.Exhausted).ConfigureAwait(false);
+        }
+        return signed;
+    }
+
+    /// <summary>One signing worker: takes chunks of <paramref name="batch"/> until none is left; returns the serials it signed.</summary>
+    private async Task<int> SignChunksAsync(ArraySegment<(SerialNumber Serial, CertStatus Status)> batch, StrongBox<int> next, int chunk,
+        RunBudget budget, IProgress<RefreshProgress>? progress, CancellationToken cancellationToken)
+    {
+        long thisUpdateSeconds = ThisUpdate.ToUnixTimeSeconds(), nextUpdateSeconds = NextUpdate.ToUnixTimeSeconds();
+        var producedAt = DateTimeOffset.FromUnixTimeSeconds(Now.ToUnixTimeSeconds());
+        var done = new List<(SerialNumber Serial, IndexEntry Entry)>(chunk);
+        int signed = 0;
+        for (int from; (from = Interlocked.Add(ref next.Value, chunk) - chunk) < batch.Count;)
+        {
+            int to = Math.Min(from + chunk, batch.Count), attempted = 0;
+            for (int i = from; i < to && !budget.Exhausted; i++) // once spent, the rest is left for the next run
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                attempted++;
+                var (serial, status) = batch[i];
+                try
+                {
+                    var responses = new byte[Algorithms.Length][];
+                    for (int a = 0; a < Algorithms.Length; a++)
+                    {
+                        var single = new SingleResponse(OcspIssuer.CertIdFor(serial, Algorithms[a]), status, ThisUpdate, NextUpdate);
+                        bool extendedRevoke = status.Kind == CertStatusKind.Revoked && status.RevocationTime == DateTimeOffset.UnixEpoch
+                                              && status.Reason == RevocationReason.CertificateHold;
+                        responses[a] = await Writer.WriteStoredFormAsync([single], producedAt, extendedRevoke, cancellationToken).ConfigureAwait(false);
+                    }
+                    // Into the pack as soon as signed: the responses die young (gen0), and no serial step is left between
+                    // batches. The index is stored only after its packs.
+                    var (pack, offset, length) = await Packs.AppendAsync(responses, Now).ConfigureAwait(false);
+                    done.Add((serial, new IndexEntry(status.Kind,
+                        status.Kind == CertStatusKind.Revoked ? status.RevocationTime.ToUnixTimeSeconds() : -1, status.Reason,
+                        thisUpdateSeconds, nextUpdateSeconds, pack, offset, length)));
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // A failed signature publishes nothing for this serial; the next run retries it.
+                    Failures.Enqueue($"serial {serial}: {e.Message}");
+                }
+            }
+            if (done.Count > 0)
+            {
+                lock (Index)
+                {
+                    foreach (var (serial, entry) in done) Index.Entries[serial] = entry;
+                    SignedResponses += done.Count * Algorithms.Length;
+                    SignedSerials += done.Count;
+                }
+                signed += done.Count;
+                done.Clear();
+            }
+            if (attempted > 0) progress?.Report(new RefreshProgress(Issuer.Name, Interlocked.Add(ref _done, attempted), Plan.Total));
+            if (budget.Exhausted) break;
         }
         return signed;
     }

@@ -471,16 +471,26 @@ public sealed class RefreshEngine(
         run.IndexDirty = false;
     }
 
-    /// <summary>What the published index holds, for status and /health.</summary>
+    /// <summary>What the published index holds, for status and /health: one pass, no serial made (called after a save).</summary>
     private void RecordCounts(IssuerRun run)
     {
         var index = run.Index;
         var manifest = run.Manifest;
-        manifest.Good = run.Result.Good = index.Entries.Values.Count(e => e.Status == CertStatusKind.Good);
-        manifest.Revoked = run.Result.Revoked = index.Entries.Values.Count(e => e.Status == CertStatusKind.Revoked);
-        manifest.OldestNextUpdate = index.Entries.Count == 0 ? null
-            : DateTimeOffset.FromUnixTimeSeconds(index.Entries.Values.Min(e => e.NextUpdate));
-        manifest.NextRefreshDue = index.Entries.Count == 0 ? null : index.Entries.Min(kv => RefreshDue(kv.Key.Bytes, kv.Value));
+        int good = 0, revoked = 0;
+        long oldestNextUpdate = long.MaxValue;
+        DateTimeOffset? nextDue = null;
+        index.Entries.Visit((ReadOnlySpan<byte> serial, in IndexEntry entry) =>
+        {
+            if (entry.Status == CertStatusKind.Good) good++;
+            else if (entry.Status == CertStatusKind.Revoked) revoked++;
+            oldestNextUpdate = Math.Min(oldestNextUpdate, entry.NextUpdate);
+            var due = RefreshDue(serial, entry);
+            if (nextDue is not { } earliest || due < earliest) nextDue = due;
+        });
+        manifest.Good = run.Result.Good = good;
+        manifest.Revoked = run.Result.Revoked = revoked;
+        manifest.OldestNextUpdate = index.Entries.Count == 0 ? null : DateTimeOffset.FromUnixTimeSeconds(oldestNextUpdate);
+        manifest.NextRefreshDue = index.Entries.Count == 0 ? null : nextDue;
         manifest.Backlog = run.Result.Backlog = run.Plan.Total - run.SignedSerials;
     }
 

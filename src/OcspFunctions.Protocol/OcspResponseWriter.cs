@@ -29,7 +29,7 @@ public sealed class OcspResponseWriter
     private sealed record EncodedTime(long Ticks, byte[] Der);
 
     /// <summary>Writers for ResponseData and the stored form, reused (Reset keeps their buffers): a refresh builds millions.</summary>
-    private readonly System.Collections.Concurrent.ConcurrentBag<AsnWriter> _writers = [];
+    private readonly SlotPool<AsnWriter> _writers = new(SlotPool<AsnWriter>.DefaultSlots);
 
     /// <param name="responderCertificate">The certificate of the key that signs (delegated responder or the CA itself).</param>
     /// <param name="includeCertificate">RFC 9919 §3.2.2: a delegated responder's certificate MUST be in certs; the CA's may be left out.</param>
@@ -102,31 +102,50 @@ public sealed class OcspResponseWriter
         return StoredForm(tbs, signature);
     }
 
-    /// <summary>BasicOCSPResponse without certs: tbsResponseData, signatureAlgorithm, signature.</summary>
+    /// <summary>
+    /// BasicOCSPResponse without certs: tbsResponseData, signatureAlgorithm, signature — the DER written straight into the
+    /// result (one per response in a refresh: no writer, no second copy).
+    /// </summary>
     private byte[] StoredForm(byte[] responseData, byte[] signature)
     {
-        var w = RentWriter();
-        try
-        {
-            w.PushSequence();
-            w.WriteEncodedValue(responseData);
-            w.WriteEncodedValue(Signer.Algorithm.AlgorithmIdentifier);
-            w.WriteBitString(signature);
-            w.PopSequence();
-            return w.Encode();
-        }
-        finally
-        {
-            ReturnWriter(w);
-        }
+        var algorithm = Signer.Algorithm.AlgorithmIdentifier;
+        int bitString = signature.Length + 1; // the unused-bits octet, then the signature
+        int content = responseData.Length + algorithm.Length + 1 + DerLengthSize(bitString) + bitString;
+        var der = new byte[1 + DerLengthSize(content) + content];
+        int pos = 0;
+        der[pos++] = 0x30;
+        WriteDerLength(der, ref pos, content);
+        responseData.CopyTo(der, pos);
+        pos += responseData.Length;
+        algorithm.CopyTo(der, pos);
+        pos += algorithm.Length;
+        der[pos++] = 0x03;
+        WriteDerLength(der, ref pos, bitString);
+        der[pos++] = 0x00;
+        signature.CopyTo(der, pos);
+        return der;
     }
 
-    private AsnWriter RentWriter() => _writers.TryTake(out var writer) ? writer : new AsnWriter(AsnEncodingRules.DER, initialCapacity: 512);
+    private static int DerLengthSize(int length) => length < 0x80 ? 1 : length <= 0xFF ? 2 : length <= 0xFFFF ? 3 : length <= 0xFFFFFF ? 4 : 5;
+
+    private static void WriteDerLength(byte[] der, ref int pos, int length)
+    {
+        int size = DerLengthSize(length);
+        if (size == 1)
+        {
+            der[pos++] = (byte)length;
+            return;
+        }
+        der[pos++] = (byte)(0x80 | (size - 1));
+        for (int shift = 8 * (size - 2); shift >= 0; shift -= 8) der[pos++] = (byte)(length >> shift);
+    }
+
+    private AsnWriter RentWriter() => _writers.TryTake() ?? new AsnWriter(AsnEncodingRules.DER, initialCapacity: 512);
 
     private void ReturnWriter(AsnWriter writer)
     {
         writer.Reset();
-        _writers.Add(writer);
+        _writers.TryReturn(writer);
     }
 
     /// <summary>

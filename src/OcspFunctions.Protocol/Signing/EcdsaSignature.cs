@@ -5,16 +5,37 @@ namespace OcspFunctions.Protocol.Signing;
 /// <summary>Conversions between raw r‖s (JOSE, Key Vault, IEEE P1363) and DER ECDSA-Sig-Value (RFC 3279 §2.2.3).</summary>
 public static class EcdsaSignature
 {
+    /// <summary>
+    /// The DER ECDSA-Sig-Value of a raw r‖s, written directly (what AsnWriter writes, without its buffers: a refresh
+    /// converts one per response).
+    /// </summary>
     public static byte[] RawToDer(ReadOnlySpan<byte> raw, int fieldSize)
     {
         if (fieldSize <= 0 || raw.Length != 2 * fieldSize)
             throw new ArgumentException($"raw ECDSA signature is {raw.Length} bytes, expected {2 * fieldSize}");
-        var w = new AsnWriter(AsnEncodingRules.DER);
-        w.PushSequence();
-        w.WriteIntegerUnsigned(TrimLeadingZeros(raw[..fieldSize]));
-        w.WriteIntegerUnsigned(TrimLeadingZeros(raw[fieldSize..]));
-        w.PopSequence();
-        return w.Encode();
+        var r = TrimLeadingZeros(raw[..fieldSize]);
+        var s = TrimLeadingZeros(raw[fieldSize..]);
+        // INTEGER content: the magnitude, with a 0x00 in front when its top bit is set (positive).
+        int rLength = r.Length + (r[0] >> 7), sLength = s.Length + (s[0] >> 7);
+        int content = 2 + rLength + 2 + sLength; // each integer's length fits one octet (fields up to 66 octets)
+        int lengthOctets = content < 0x80 ? 1 : 2;
+        var der = new byte[1 + lengthOctets + content];
+        int pos = 0;
+        der[pos++] = 0x30;
+        if (lengthOctets == 2) der[pos++] = 0x81;
+        der[pos++] = (byte)content;
+        WriteInteger(der, ref pos, r, rLength);
+        WriteInteger(der, ref pos, s, sLength);
+        return der;
+    }
+
+    private static void WriteInteger(byte[] der, ref int pos, ReadOnlySpan<byte> magnitude, int length)
+    {
+        der[pos++] = 0x02;
+        der[pos++] = (byte)length;
+        if (length > magnitude.Length) der[pos++] = 0x00;
+        magnitude.CopyTo(der.AsSpan(pos));
+        pos += magnitude.Length;
     }
 
     public static byte[] DerToRaw(ReadOnlySpan<byte> der, int fieldSize)
