@@ -232,6 +232,7 @@ public static class RefreshBenchmark
                      "--key", files.Key, "--store", store, "--concurrency", concurrency.ToString(CultureInfo.InvariantCulture) })
             psi.ArgumentList.Add(a);
         psi.Environment["DOTNET_gcServer"] = gc == "server" ? "1" : "0";
+        psi.Environment["DOTNET_GCConserveMemory"] = "7"; // as OcspResponder and OcspFunctions.App ship it (their csproj)
         var sw = Stopwatch.StartNew();
         using var child = Process.Start(psi) ?? throw new InvalidOperationException("cannot start the refresh child");
         string? resultLine = null;
@@ -307,8 +308,18 @@ public static class RefreshBenchmark
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
         var pauseBefore = GC.GetTotalPauseDuration();
         long engineStart = Stopwatch.GetTimestamp();
+        // What the GC held when the RSS was highest (sampled every 250 ms): the peak's managed share and its slack.
+        long peakRss = 0, peakHeap = 0, peakCommitted = 0;
+        using var sampler = new Timer(_ =>
+        {
+            long rss = ProcStatus.Bytes("VmRSS");
+            if (rss <= peakRss) return;
+            var info = GC.GetGCMemoryInfo();
+            (peakRss, peakHeap, peakCommitted) = (rss, info.HeapSizeBytes, info.TotalCommittedBytes);
+        }, null, 0, 250);
         var report = engine.RunAsync(CancellationToken.None).GetAwaiter().GetResult();
         long engineEnd = Stopwatch.GetTimestamp();
+        sampler.Dispose();
         var result = report.Issuers.Single();
         foreach (var e in result.Errors.Take(5)) Console.WriteLine($"error: {e}");
         Console.WriteLine(counting.Summary);
@@ -338,6 +349,8 @@ public static class RefreshBenchmark
             ("allocated", GC.GetTotalAllocatedBytes(precise: false) - allocatedBefore),
             ("gc_pause_s", (GC.GetTotalPauseDuration() - pauseBefore).TotalSeconds),
             ("gc012", $"{GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}"),
+            ("peak_rss_heap", peakHeap),
+            ("peak_rss_committed", peakCommitted),
         };
         Console.WriteLine("RESULT " + string.Join(' ', fields.Select(f => $"{f.Item1}={Convert.ToString(f.Item2, CultureInfo.InvariantCulture)}")));
         return 0;
