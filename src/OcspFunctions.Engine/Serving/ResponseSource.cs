@@ -89,6 +89,12 @@ public sealed class StoreResponseSource : IResponseSource
     /// <summary>The index shards held in memory.</summary>
     public IndexShardCache IndexShards => _shards;
 
+    /// <summary>Responses held in the response cache now.</summary>
+    public int CachedResponses => _cache.Count;
+
+    /// <summary>Bytes the response cache counts now (bounded by <see cref="ServingOptions.CacheBytes"/>).</summary>
+    public long CachedResponseBytes => Interlocked.Read(ref _cacheBytes);
+
     /// <summary>What the last manifest read says about an issuer's index: shard count (0: one index.tsv) and versions.</summary>
     private sealed record IndexView(int Count, string[] Versions)
     {
