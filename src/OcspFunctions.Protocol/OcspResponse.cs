@@ -78,7 +78,30 @@ public sealed class BasicOcspResponse
 
     public byte[] Signature { get; private init; } = [];
 
-    public IReadOnlyList<X509Certificate2> Certificates { get; private init; } = [];
+    /// <summary>
+    /// The certs field, loaded on first use: an X509Certificate2 holds native memory until finalized, and a server that
+    /// decodes a response to check its CertID (every store read) never needs it. A certificate that cannot be loaded is
+    /// a <see cref="MalformedResponseException"/> here.
+    /// </summary>
+    public IReadOnlyList<X509Certificate2> Certificates
+    {
+        get
+        {
+            if (_certificates is { } loaded) return loaded;
+            try
+            {
+                var certificates = _encodedCertificates.Select(c => X509CertificateLoader.LoadCertificate(c.Span)).ToArray();
+                return Interlocked.CompareExchange(ref _certificates, certificates, null) ?? certificates;
+            }
+            catch (System.Security.Cryptography.CryptographicException e)
+            {
+                throw new MalformedResponseException($"malformed OCSP response: a certificate cannot be read: {e.Message}", e);
+            }
+        }
+    }
+
+    private ReadOnlyMemory<byte>[] _encodedCertificates = [];
+    private X509Certificate2[]? _certificates;
 
     /// <summary>True when the signature verifies with <paramref name="signer"/>'s key.</summary>
     public bool VerifySignature(X509Certificate2 signer) =>
@@ -98,11 +121,16 @@ public sealed class BasicOcspResponse
         var algorithm = basic.ReadEncodedValue().ToArray();
         var signature = basic.ReadBitString(out int unused);
         if (unused != 0) throw new FormatException("signature BIT STRING has unused bits");
-        var certs = new List<X509Certificate2>();
+        var certs = new List<ReadOnlyMemory<byte>>();
         if (basic.HasData)
         {
             var list = basic.ReadSequence(Ctx0).ReadSequence();
-            while (list.HasData) certs.Add(X509CertificateLoader.LoadCertificate(list.ReadEncodedValue().Span));
+            while (list.HasData)
+            {
+                var cert = list.ReadEncodedValue();
+                if (!new AsnReader(cert, AsnEncodingRules.DER).PeekTag().HasSameClassAndValue(Asn1Tag.Sequence)) throw new FormatException("a certificate is not a SEQUENCE");
+                certs.Add(cert);
+            }
         }
         basic.ThrowIfNotEmpty();
 
@@ -162,7 +190,7 @@ public sealed class BasicOcspResponse
             HasExtendedRevoke = extendedRevoke,
             SignatureAlgorithm = algorithm,
             Signature = signature,
-            Certificates = certs,
+            _encodedCertificates = [.. certs],
         };
     }
 

@@ -10,10 +10,12 @@ using OcspFunctions.Protocol;
 namespace OcspFunctions.Benchmarks;
 
 /// <summary>
-/// <c>serve-index --dir DIR --serials N [--key p256] [--store DIR] [--lookups 100000] [--index-cache-mb 192] [--seed 1]</c>:
+/// <c>serve-index --dir DIR --serials N [--key p256] [--store DIR] [--lookups 100000] [--index-cache-mb M] [--cache-mb M] [--seed 1]</c>:
 /// the server's side of the sharded index, in-process (the <see cref="StoreResponseSource"/> every HTTP host uses, no
 /// Kestrel): time from process start to the first correct answer, then random lookups over the issued serials, each
-/// checked (found, the right serial), and the process's RSS after them. Run it in a fresh process (it is one).
+/// checked (found, the right serial), and the process's RSS after them next to where the memory is (the GC's heap,
+/// committed and fragmented bytes, both caches' counted bytes). The bounds are the product's defaults unless given.
+/// Run it in a fresh process (it is one).
 /// </summary>
 public static class ServeIndexBenchmark
 {
@@ -27,12 +29,12 @@ public static class ServeIndexBenchmark
         string key = opts.GetValueOrDefault("--key") ?? "p256";
         string storeDir = opts.GetValueOrDefault("--store") ?? Path.Combine(dir, $"refresh-store-{key}");
         int lookups = int.Parse(opts.GetValueOrDefault("--lookups") ?? "100000", CultureInfo.InvariantCulture);
-        long cacheMb = long.Parse(opts.GetValueOrDefault("--index-cache-mb") ?? "192", CultureInfo.InvariantCulture);
         var random = new Random(int.Parse(opts.GetValueOrDefault("--seed") ?? "1", CultureInfo.InvariantCulture));
         var files = RefreshFixture.Paths(dir, serials, key);
 
         var options = new OcspOptions();
-        options.Serve.IndexCacheBytes = cacheMb << 20;
+        if (opts.GetValueOrDefault("--index-cache-mb") is { } indexMb) options.Serve.IndexCacheBytes = long.Parse(indexMb, CultureInfo.InvariantCulture) << 20;
+        if (opts.GetValueOrDefault("--cache-mb") is { } responseMb) options.Serve.CacheBytes = long.Parse(responseMb, CultureInfo.InvariantCulture) << 20;
         var issuer = new OcspIssuer(System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificateFromFile(files.CaPath));
         var store = new FileSystemObjectStore(storeDir);
         var source = new StoreResponseSource([issuer], store, options, TimeProvider.System, NullLogger.Instance);
@@ -73,15 +75,45 @@ public static class ServeIndexBenchmark
             Interlocked.Increment(ref found);
         });
         var elapsed = sw.Elapsed;
+        long rssAfter = ProcStatus.Bytes("VmRSS");
+        var gc = GC.GetGCMemoryInfo(GCKind.Any);
+        static string Mb(long bytes) => (bytes / 1048576.0).ToString("F0", CultureInfo.InvariantCulture);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"serve-index: {serials:N0} serials, store {storeDir}, Serve:IndexCacheBytes {cacheMb} MiB, Serve:CacheBytes {options.Serve.CacheBytes >> 20} MiB"));
+            $"serve-index: {serials:N0} serials, store {storeDir}, Serve:IndexCacheBytes {Mb(options.Serve.IndexCacheBytes)} MiB, Serve:CacheBytes {Mb(options.Serve.CacheBytes)} MiB; " +
+            $"{(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")} GC ({GcSettings()})"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"process start -> first correct answer: {firstAnswer.TotalSeconds:F3} s (RSS then {rssFirst / 1048576.0:F0} MB)"));
+            $"process start -> first correct answer: {firstAnswer.TotalSeconds:F3} s (RSS then {Mb(rssFirst)} MB)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{found:N0} random lookups, all found and checked: {elapsed.TotalSeconds:F1} s ({found / elapsed.TotalSeconds:N0}/s); " +
-            $"shards loaded {source.IndexShards.Loads:N0}, held {source.IndexShards.Count:N0} ({source.IndexShards.Bytes / 1048576.0:F0} MB counted)"));
+            $"shards loaded {source.IndexShards.Loads:N0}, held {source.IndexShards.Count:N0} ({Mb(source.IndexShards.Bytes)} MB counted); " +
+            $"responses cached {source.CachedResponses:N0} ({Mb(source.CachedResponseBytes)} MB counted)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"RSS after the lookups: {ProcStatus.Bytes("VmRSS") / 1048576.0:F0} MB; peak (VmHWM) {ProcStatus.Bytes("VmHWM") / 1048576.0:F0} MB; GC heap {GC.GetTotalMemory(false) / 1048576.0:F0} MB"));
+            $"RSS after the lookups: {Mb(rssAfter)} MB; peak (VmHWM) {Mb(ProcStatus.Bytes("VmHWM"))} MB; GC heap {Mb(gc.HeapSizeBytes)} MB " +
+            $"(live {Mb(GC.GetTotalMemory(false))} MB, fragmented {Mb(gc.FragmentedBytes)} MB, committed {Mb(gc.TotalCommittedBytes)} MB, " +
+            $"{Mb(GC.GetTotalAllocatedBytes())} MB allocated in all; GCs gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}); " +
+            $"RSS anonymous {Mb(ProcStatus.Bytes("RssAnon"))} MB, file {Mb(ProcStatus.Bytes("RssFile"))} MB; {ProcStatus.Bytes("Threads") / 1024} threads"));
+        if (Environment.GetEnvironmentVariable("SERVE_INDEX_SMAPS") is not null)
+            foreach (var (name, kb) in SmapsTop()) Console.WriteLine($"  {kb / 1024,6} MB  {name}");
         return 0;
+    }
+
+    private static IEnumerable<(string, long)> SmapsTop()
+    {
+        var rows = new List<(string, long)>();
+        string current = "";
+        foreach (var line in File.ReadLines("/proc/self/smaps"))
+        {
+            if (char.IsAsciiHexDigit(line[0]) && line.Contains('-')) current = line;
+            else if (line.StartsWith("Rss:", StringComparison.Ordinal)) rows.Add((current, long.Parse(line[4..].Trim().Split(' ')[0], CultureInfo.InvariantCulture)));
+        }
+        return rows.OrderByDescending(r => r.Item2).Take(15);
+    }
+
+    /// <summary>The GC settings that shape the heap (as the runtime resolved them: runtimeconfig, environment or default).</summary>
+    private static string GcSettings()
+    {
+        var all = GC.GetConfigurationVariables();
+        return string.Join(", ", new[] { "DynamicAdaptationMode", "ConserveMemory", "HeapHardLimit", "HeapCount", "RetainVM" }
+            .Where(all.ContainsKey).Select(k => $"{k} {Convert.ToString(all[k], CultureInfo.InvariantCulture)}"));
     }
 }

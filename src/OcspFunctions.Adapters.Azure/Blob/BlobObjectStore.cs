@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using Azure;
 using Azure.Storage.Blobs;
@@ -46,6 +47,54 @@ public sealed class BlobObjectStore : IObjectStore
         catch (Exception e) when (BlobStorage.IsServiceFailure(e, cancellationToken))
         {
             throw Failure("read", name, e);
+        }
+    }
+
+    /// <summary>One Get Blob streamed into a pooled buffer (returned after <paramref name="parse"/>): no garbage per read.</summary>
+    public async Task<T?> ReadAsync<T>(string name, Func<ReadOnlySpan<byte>, T> parse, CancellationToken cancellationToken) where T : class
+    {
+        var blob = Blob(name);
+        byte[] buffer;
+        int length;
+        try
+        {
+            using var download = (await blob.DownloadStreamingAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+            long size = download.Details.ContentLength;
+            if (size is < 0 or > int.MaxValue - 1) throw new StoreException($"Blob read '{name}' in container '{Container}': {size} bytes");
+            length = (int)size;
+            // One byte more than announced: a body longer than its length is caught, never cut short silently.
+            buffer = ArrayPool<byte>.Shared.Rent(length + 1);
+            int read;
+            try
+            {
+                read = await download.Content.ReadAtLeastAsync(buffer.AsMemory(0, length + 1), length + 1, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                throw;
+            }
+            if (read != length)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                throw new StoreException($"Blob read '{name}' in container '{Container}': {read} bytes instead of {length}");
+            }
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+        catch (Exception e) when (BlobStorage.IsServiceFailure(e, cancellationToken))
+        {
+            throw Failure("read", name, e);
+        }
+        try
+        {
+            return parse(buffer.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
@@ -45,6 +46,54 @@ public sealed class FileSystemObjectStore : IObjectStore
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new StoreException($"cannot read {path}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Reads the file into a pooled buffer (returned after <paramref name="parse"/>): no garbage per read.</summary>
+    public async Task<T?> ReadAsync<T>(string name, Func<ReadOnlySpan<byte>, T> parse, CancellationToken cancellationToken) where T : class
+    {
+        string path = PathOf(name);
+        byte[] buffer;
+        int length;
+        try
+        {
+            // The handle keeps the version opened: a write renames a new file over the name, never changes this one.
+            using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, FileOptions.Asynchronous);
+            long size = RandomAccess.GetLength(handle);
+            if (size > Array.MaxLength) throw new StoreException($"cannot read {path}: {size} bytes is too large");
+            length = (int)size;
+            buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+            try
+            {
+                int read = 0;
+                while (read < length)
+                {
+                    int n = await RandomAccess.ReadAsync(handle, buffer.AsMemory(read, length - read), read, cancellationToken).ConfigureAwait(false);
+                    if (n == 0) throw new StoreException($"cannot read {path}: it ended at {read} of {length} bytes");
+                    read += n;
+                }
+            }
+            catch
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+                throw;
+            }
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StoreException($"cannot read {path}: {e.Message}", e);
+        }
+        try
+        {
+            return parse(buffer.AsSpan(0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

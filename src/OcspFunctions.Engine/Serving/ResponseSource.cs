@@ -89,6 +89,12 @@ public sealed class StoreResponseSource : IResponseSource
     /// <summary>The index shards held in memory.</summary>
     public IndexShardCache IndexShards => _shards;
 
+    /// <summary>Responses held in the response cache now.</summary>
+    public int CachedResponses => _cache.Count;
+
+    /// <summary>Bytes the response cache counts now (bounded by <see cref="ServingOptions.CacheBytes"/>).</summary>
+    public long CachedResponseBytes => Interlocked.Read(ref _cacheBytes);
+
     /// <summary>What the last manifest read says about an issuer's index: shard count (0: one index.tsv) and versions.</summary>
     private sealed record IndexView(int Count, string[] Versions)
     {
@@ -199,8 +205,13 @@ public sealed class StoreResponseSource : IResponseSource
     /// <summary>A cached response's key: the CertID less the issuer name hash (the issuer is already resolved).</summary>
     private readonly record struct CacheKey(CertIdHashAlgorithm Algorithm, OcspIssuer Issuer, SerialNumber Serial);
 
-    /// <summary>Bytes a cache entry is counted as: the DER and the bookkeeping around it.</summary>
-    private static long CacheSize(CachedResponse response) => response.Der.Length + 256;
+    /// <summary>
+    /// Bytes a cache entry holds (64-bit): the DER array (24-byte header), the ETag string (22 + 2 a char), the
+    /// <see cref="CachedResponse"/> with its index entry (136), the dictionary's node with its key (64) and bucket (8),
+    /// and the key's serial array (24 + its bytes).
+    /// </summary>
+    internal static long CacheSize(SerialNumber serial, CachedResponse response) =>
+        24 + response.Der.Length + 22 + 2L * response.ETag.Length + 136 + 64 + 8 + 24 + serial.Bytes.Length;
 
     /// <summary>Per-issuer freshness for /health and status: the manifest as last loaded.</summary>
     public async Task<IReadOnlyList<(OcspIssuer Issuer, IssuerManifest? Manifest)>> ManifestsAsync(CancellationToken cancellationToken)
@@ -234,18 +245,18 @@ public sealed class StoreResponseSource : IResponseSource
 
     private void Remember(CacheKey key, CachedResponse response)
     {
-        long size = CacheSize(response);
+        long size = CacheSize(key.Serial, response);
         if (Interlocked.Add(ref _cacheBytes, size) > _options.CacheBytes)
         {
             // Over the bound: drop about half, in dictionary order (cheap, and fair enough for a cache of equals).
             foreach (var old in _cache.Keys)
             {
                 if (Interlocked.Read(ref _cacheBytes) <= _options.CacheBytes / 2) break;
-                if (_cache.TryRemove(old, out var dropped)) Interlocked.Add(ref _cacheBytes, -CacheSize(dropped));
+                if (_cache.TryRemove(old, out var dropped)) Interlocked.Add(ref _cacheBytes, -CacheSize(old.Serial, dropped));
             }
         }
         if (_cache.TryGetValue(key, out var previous) && _cache.TryUpdate(key, response, previous))
-            Interlocked.Add(ref _cacheBytes, -CacheSize(previous));
+            Interlocked.Add(ref _cacheBytes, -CacheSize(key.Serial, previous));
         else if (!_cache.TryAdd(key, response))
             Interlocked.Add(ref _cacheBytes, -size);
     }

@@ -26,6 +26,17 @@ public interface IObjectStore
     Task<StoredObject?> GetAsync(string name, CancellationToken cancellationToken);
 
     /// <summary>
+    /// The whole object given to <paramref name="parse"/> (null when it does not exist), in a buffer valid only during that
+    /// call: a store may lend a pooled one, so that big objects read again and again (a server's index shards) leave no
+    /// large-object garbage behind. By default, <see cref="GetAsync"/>'s content.
+    /// </summary>
+    async Task<T?> ReadAsync<T>(string name, Func<ReadOnlySpan<byte>, T> parse, CancellationToken cancellationToken) where T : class
+    {
+        var stored = await GetAsync(name, cancellationToken).ConfigureAwait(false);
+        return stored is null ? null : parse(stored.Content);
+    }
+
+    /// <summary>
     /// <paramref name="length"/> bytes of the object from <paramref name="offset"/> (a response inside a pack), or null when
     /// the object does not exist. A range past the object's end is a <see cref="StoreException"/>.
     /// </summary>

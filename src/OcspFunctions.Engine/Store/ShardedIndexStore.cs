@@ -192,9 +192,9 @@ public sealed class ShardedIndexStore
             return legacy is null ? IndexShard.Empty : IndexShard.Parse(legacy.Content, StoreLayout.Index(issuerId));
         }
         string name = StoreLayout.IndexShard(issuerId, count, shard);
-        var stored = await store.GetAsync(name, cancellationToken).ConfigureAwait(false)
-                     ?? throw new StoreException($"index shard {name} is missing although the manifest lists it");
-        return IndexShard.Parse(stored.Content, name);
+        // Parsed from the store's buffer (pooled where the store lends one): the shard's text is garbage once parsed.
+        return await store.ReadAsync(name, content => IndexShard.Parse(content, name), cancellationToken).ConfigureAwait(false)
+               ?? throw new StoreException($"index shard {name} is missing although the manifest lists it");
     }
 
     /// <summary>The entry of one serial, reading only its shard (null when the issuer has none).</summary>

@@ -52,6 +52,19 @@ public abstract class ObjectStoreContract
     }
 
     [Fact]
+    public async Task A_pooled_read_lends_the_whole_blob_to_the_parser_and_is_null_when_absent()
+    {
+        IObjectStore store = NewStore();
+        Assert.Null(await store.ReadAsync("issuers/a/index/2/0.tsv", span => span.ToArray(), None)); // nothing stored yet at all
+        var content = Enumerable.Range(0, 300_000).Select(i => (byte)(i * 7)).ToArray();
+        await store.PutAsync("issuers/a/index/2/0.tsv", content, None);
+        Assert.Equal(content, await store.ReadAsync("issuers/a/index/2/0.tsv", span => span.ToArray(), None));
+        await store.PutAsync("issuers/a/index/2/1.tsv", Array.Empty<byte>(), None);
+        Assert.Empty((await store.ReadAsync("issuers/a/index/2/1.tsv", span => span.ToArray(), None))!);
+        Assert.Null(await store.ReadAsync("issuers/a/index/2/9.tsv", span => span.ToArray(), None));
+    }
+
+    [Fact]
     public async Task A_ranged_read_of_an_absent_object_is_null()
     {
         var store = NewStore();
