@@ -276,13 +276,15 @@ public sealed class IndexShard
             var order = ArrayPool<int>.Shared.Rent(_count);
             try
             {
-                bool sorted = true;
+                // A stored shard is already in strict order (the usual case): no sort and no duplicate to drop.
+                bool strictlySorted = true;
                 for (int i = 0; i < _count; i++)
                 {
                     order[i] = i;
-                    if (i > 0 && sorted && Compare(Serial(i - 1), Serial(i)) >= 0) sorted = false;
+                    if (i > 0 && strictlySorted && Compare(Serial(i - 1), Serial(i)) >= 0) strictlySorted = false;
                 }
-                if (!sorted) Array.Sort(order, 0, _count, Comparer<int>.Create((a, b) => Compare(Serial(a), Serial(b)) is var c && c != 0 ? c : a.CompareTo(b)));
+                if (strictlySorted) return Pack(order.AsSpan(0, _count));
+                Array.Sort(order, 0, _count, Comparer<int>.Create((a, b) => Compare(Serial(a), Serial(b)) is var c && c != 0 ? c : a.CompareTo(b)));
                 // Of a serial listed twice (sorted next to each other, in input order), the last one counts.
                 int kept = 0;
                 for (int i = 0; i < _count; i++)

@@ -98,13 +98,17 @@ internal static class IndexText
         if (n == 0 || (n + 1) / 2 > destination.Length) return false;
         int offset = n % 2;
         int length = (n + 1) / 2;
-        for (int i = 0; i < n; i++)
+        // An odd count's first digit is a byte of its own; the rest in pairs by the runtime's vectorized decoder (at 10M
+        // serials a nothing-to-do run parses 10M of these from the index shards).
+        if (offset == 1)
         {
-            int v = HexValue(field[i]);
+            int v = HexValue(field[0]);
             if (v < 0) return false;
-            int index = (i + offset) / 2;
-            destination[index] = (i + offset) % 2 == 0 ? (byte)(v << 4) : (byte)(destination[index] | v);
+            destination[0] = (byte)v;
         }
+        if (Convert.FromHexString(field[offset..], destination[offset..length], out _, out int decoded) != System.Buffers.OperationStatus.Done
+            || decoded != length - offset)
+            return false;
         int start = 0;
         while (start < length - 1 && destination[start] == 0) start++;
         if (start > 0) destination[start..length].CopyTo(destination);

@@ -105,6 +105,28 @@ public sealed class CompactIndexShardTests
         Assert.Equal(RevocationReason.KeyCompromise, revoked.Reason);
     }
 
+    [Theory]
+    [InlineData("0A1b", "0A1B")]
+    [InlineData("abc", "0ABC")]          // odd count: the first digit is a byte of its own
+    [InlineData("000f", "0F")]           // leading zero bytes dropped (canonical)
+    [InlineData("0000", "00")]           // but a lone zero kept
+    [InlineData("7", "07")]
+    public void Plain_hex_fields_decode_to_the_canonical_magnitude(string field, string expected)
+    {
+        var destination = new byte[32];
+        Assert.True(IndexText.TryParsePlainHex(Encoding.ASCII.GetBytes(field), destination, out int written));
+        Assert.Equal(expected, Convert.ToHexString(destination, 0, written));
+    }
+
+    [Theory]
+    [InlineData("0g")]
+    [InlineData("a:b")]
+    [InlineData("1 2")]
+    [InlineData("x12")]
+    [InlineData("")]
+    public void Anything_but_plain_hex_digits_is_left_to_the_operator_parser(string field) =>
+        Assert.False(IndexText.TryParsePlainHex(Encoding.ASCII.GetBytes(field), new byte[32], out _));
+
     [Fact]
     public void Values_a_record_cannot_hold_are_kept_exactly()
     {
