@@ -84,7 +84,7 @@ public static class IndexScaleBenchmark
             psi.ArgumentList.Add(k);
             psi.ArgumentList.Add(v);
         }
-        psi.Environment["DOTNET_gcServer"] = "1";
+        psi.Environment["DOTNET_gcServer"] = "0"; // as the OcspResponder CLI and the Functions worker
         using var child = Process.Start(psi)!;
         child.WaitForExit();
         if (child.ExitCode != 0) throw new InvalidOperationException($"{mode} failed (exit {child.ExitCode})");

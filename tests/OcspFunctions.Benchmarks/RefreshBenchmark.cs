@@ -62,12 +62,12 @@ public static class RefreshBenchmark
         int p256Serials = serialsAll ?? 1_000_000;
         int rsaSerials = opts.Int("--rsa-serials") ?? serialsAll ?? 200_000;
         int concurrency = opts.Int("--concurrency") ?? 0;
-        string gc = opts.Get("--gc") ?? "server";
+        string gc = opts.Get("--gc") ?? "workstation";
         if (gc is not ("server" or "workstation")) throw new ArgumentException("--gc server|workstation");
         bool keep = opts.Has("--keep");
 
         Console.WriteLine($"refresh benchmark: .NET {Environment.Version}, {Environment.ProcessorCount} cores, " +
-                          $"{Environment.OSVersion.VersionString}, refresh child GC: {gc}{(gc == "server" ? " (as the OcspResponder CLI)" : "")}, " +
+                          $"{Environment.OSVersion.VersionString}, refresh child GC: {gc}{(gc == "workstation" ? " (as the OcspResponder CLI and the Functions worker)" : "")}, " +
                           $"SigningConcurrency {(concurrency > 0 ? concurrency : Environment.ProcessorCount)}");
         Console.WriteLine($"inputs and stores under {baseDir}");
         var runs = new List<KeyRun>();

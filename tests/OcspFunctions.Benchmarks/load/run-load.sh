@@ -92,9 +92,9 @@ if (( CPUS >= 2 )); then SERVER_CPU=(taskset -c 1); CLIENT_CPU=(taskset -c 0); e
 log "building (Release) into $WORK"
 dotnet publish "$REPO/src/OcspResponder" -c Release -o "$WORK/responder" --nologo -v q >/dev/null
 dotnet publish "$REPO/tests/OcspFunctions.Benchmarks" -c Release -o "$WORK/bench" --nologo -v q >/dev/null
-# The bare Kestrel baseline runs with the responder's runtime settings (the Web SDK's server GC, invariant
-# globalization); the benchmark project keeps workstation GC for BenchmarkDotNet.
-sed -i -e 's/"System.GC.Server": false/"System.GC.Server": true, "System.Globalization.Invariant": true/' \
+# The bare Kestrel baseline runs with the responder's runtime settings (workstation GC with ConserveMemory 7,
+# invariant globalization: src/OcspResponder/OcspResponder.csproj).
+sed -i -e 's/"System.GC.Server": false/"System.GC.Server": false, "System.GC.ConserveMemory": 7, "System.Globalization.Invariant": true/' \
   "$WORK/bench/OcspFunctions.Benchmarks.runtimeconfig.json"
 RESPONDER=(dotnet "$WORK/responder/OcspResponder.dll")
 BENCH=(dotnet "$WORK/bench/OcspFunctions.Benchmarks.dll")
