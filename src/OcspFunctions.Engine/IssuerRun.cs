@@ -116,11 +116,11 @@ internal sealed class IssuerRun
                 try
                 {
                     var responses = new byte[Algorithms.Length][];
+                    bool extendedRevoke = status.Kind == CertStatusKind.Revoked && status.RevocationTime == DateTimeOffset.UnixEpoch
+                                          && status.Reason == RevocationReason.CertificateHold;
                     for (int a = 0; a < Algorithms.Length; a++)
                     {
                         var single = new SingleResponse(OcspIssuer.CertIdFor(serial, Algorithms[a]), status, ThisUpdate, NextUpdate);
-                        bool extendedRevoke = status.Kind == CertStatusKind.Revoked && status.RevocationTime == DateTimeOffset.UnixEpoch
-                                              && status.Reason == RevocationReason.CertificateHold;
                         responses[a] = await Writer.WriteStoredFormAsync([single], producedAt, extendedRevoke, cancellationToken).ConfigureAwait(false);
                     }
                     // Into the pack as soon as signed: the responses die young (gen0), and no serial step is left between

@@ -489,8 +489,8 @@ public sealed class RefreshEngine(
         });
         manifest.Good = run.Result.Good = good;
         manifest.Revoked = run.Result.Revoked = revoked;
-        manifest.OldestNextUpdate = index.Entries.Count == 0 ? null : DateTimeOffset.FromUnixTimeSeconds(oldestNextUpdate);
-        manifest.NextRefreshDue = index.Entries.Count == 0 ? null : nextDue;
+        manifest.OldestNextUpdate = nextDue is null ? null : DateTimeOffset.FromUnixTimeSeconds(oldestNextUpdate); // null: no entry
+        manifest.NextRefreshDue = nextDue;
         manifest.Backlog = run.Result.Backlog = run.Plan.Total - run.SignedSerials;
     }
 

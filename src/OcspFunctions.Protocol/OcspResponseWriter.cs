@@ -110,34 +110,20 @@ public sealed class OcspResponseWriter
     {
         var algorithm = Signer.Algorithm.AlgorithmIdentifier;
         int bitString = signature.Length + 1; // the unused-bits octet, then the signature
-        int content = responseData.Length + algorithm.Length + 1 + DerLengthSize(bitString) + bitString;
-        var der = new byte[1 + DerLengthSize(content) + content];
+        int content = responseData.Length + algorithm.Length + 1 + DerLength.Size(bitString) + bitString;
+        var der = new byte[1 + DerLength.Size(content) + content];
         int pos = 0;
         der[pos++] = 0x30;
-        WriteDerLength(der, ref pos, content);
+        DerLength.Write(der, ref pos, content);
         responseData.CopyTo(der, pos);
         pos += responseData.Length;
         algorithm.CopyTo(der, pos);
         pos += algorithm.Length;
         der[pos++] = 0x03;
-        WriteDerLength(der, ref pos, bitString);
+        DerLength.Write(der, ref pos, bitString);
         der[pos++] = 0x00;
         signature.CopyTo(der, pos);
         return der;
-    }
-
-    private static int DerLengthSize(int length) => length < 0x80 ? 1 : length <= 0xFF ? 2 : length <= 0xFFFF ? 3 : length <= 0xFFFFFF ? 4 : 5;
-
-    private static void WriteDerLength(byte[] der, ref int pos, int length)
-    {
-        int size = DerLengthSize(length);
-        if (size == 1)
-        {
-            der[pos++] = (byte)length;
-            return;
-        }
-        der[pos++] = (byte)(0x80 | (size - 1));
-        for (int shift = 8 * (size - 2); shift >= 0; shift -= 8) der[pos++] = (byte)(length >> shift);
     }
 
     private AsnWriter RentWriter() => _writers.TryTake() ?? new AsnWriter(AsnEncodingRules.DER, initialCapacity: 512);

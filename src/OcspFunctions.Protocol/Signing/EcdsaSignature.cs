@@ -17,13 +17,11 @@ public static class EcdsaSignature
         var s = TrimLeadingZeros(raw[fieldSize..]);
         // INTEGER content: the magnitude, with a 0x00 in front when its top bit is set (positive).
         int rLength = r.Length + (r[0] >> 7), sLength = s.Length + (s[0] >> 7);
-        int content = 2 + rLength + 2 + sLength; // each integer's length fits one octet (fields up to 66 octets)
-        int lengthOctets = content < 0x80 ? 1 : 2;
-        var der = new byte[1 + lengthOctets + content];
+        int content = 1 + DerLength.Size(rLength) + rLength + 1 + DerLength.Size(sLength) + sLength;
+        var der = new byte[1 + DerLength.Size(content) + content];
         int pos = 0;
         der[pos++] = 0x30;
-        if (lengthOctets == 2) der[pos++] = 0x81;
-        der[pos++] = (byte)content;
+        DerLength.Write(der, ref pos, content);
         WriteInteger(der, ref pos, r, rLength);
         WriteInteger(der, ref pos, s, sLength);
         return der;
@@ -32,7 +30,7 @@ public static class EcdsaSignature
     private static void WriteInteger(byte[] der, ref int pos, ReadOnlySpan<byte> magnitude, int length)
     {
         der[pos++] = 0x02;
-        der[pos++] = (byte)length;
+        DerLength.Write(der, ref pos, length);
         if (length > magnitude.Length) der[pos++] = 0x00;
         magnitude.CopyTo(der.AsSpan(pos));
         pos += magnitude.Length;

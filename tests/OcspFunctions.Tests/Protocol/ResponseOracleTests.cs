@@ -809,6 +809,7 @@ public sealed class EcdsaSignatureTests
     [Theory]
     [InlineData("nistP256", 32)]
     [InlineData("nistP384", 48)]
+    [InlineData("nistP521", 66)] // a SEQUENCE over 127 octets: the long length form
     public void Raw_to_der_and_back_matches_dotnet(string curve, int fieldSize)
     {
         using var key = ECDsa.Create(ECCurve.CreateFromFriendlyName(curve));
