@@ -145,9 +145,17 @@ public sealed class RefreshEngine(
             manifest.Warnings = [];
             // Inputs before the index: the issued list's bytes (540 MB at 10M serials) are garbage once parsed, before the
             // index is loaded, so the two never peak together; and a refused input costs no index load.
+            long started = Stopwatch.GetTimestamp();
             var inputs = await ReadInputsAsync(issuer, ca, manifest, now, result, cancellationToken).ConfigureAwait(false);
+            long read = Stopwatch.GetTimestamp();
             var index = await ShardedIndexStore.LoadAsync(store, id, manifest, now, PackRetention, cancellationToken).ConfigureAwait(false);
-            return await PlanAsync(issuer, ocspIssuer, inputs, manifest, slot, index, now, result, cancellationToken).ConfigureAwait(false);
+            long loaded = Stopwatch.GetTimestamp();
+            var run = await PlanAsync(issuer, ocspIssuer, inputs, manifest, slot, index, now, result, cancellationToken).ConfigureAwait(false);
+            logger.LogInformation("Issuer {Issuer}: inputs read in {InputsSeconds:0.0} s, index of {Entries} entries loaded in {IndexSeconds:0.0} s, " +
+                                  "{Planned} serials planned in {PlanSeconds:0.0} s", Printable.Escape(issuer.Name),
+                Stopwatch.GetElapsedTime(started, read).TotalSeconds, index.Index.Entries.Count, Stopwatch.GetElapsedTime(read, loaded).TotalSeconds,
+                run.Plan.Total, Stopwatch.GetElapsedTime(loaded).TotalSeconds);
+            return run;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -442,6 +450,8 @@ public sealed class RefreshEngine(
             long publishing = Stopwatch.GetTimestamp();
             await PublishAsync(run, cancellationToken).ConfigureAwait(false);
             var took = Stopwatch.GetElapsedTime(publishing);
+            logger.LogInformation("Issuer {Issuer}: checkpoint after {Signed} serials: {Shards} index shards written, published in {Seconds:0.0} s",
+                Printable.Escape(run.Issuer.Name), run.SignedSerials, run.Shards.LastSaved, took.TotalSeconds);
             gap = took * CheckpointSpacing > CheckpointInterval ? took * CheckpointSpacing : CheckpointInterval;
             sinceCheckpoint = 0;
             lastCheckpoint.Restart();

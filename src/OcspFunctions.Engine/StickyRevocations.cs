@@ -21,17 +21,19 @@ internal static class StickyRevocations
         DateTimeOffset now, TimeSpan expiredGrace)
     {
         var kept = new List<(SerialNumber Serial, IndexEntry Entry, CertStatus? Now)>();
-        foreach (var (serial, entry) in published.Entries)
+        // Only revoked entries become serials (at 10M serials, a serial made for every entry cost more than the rest).
+        published.Entries.Visit((ReadOnlySpan<byte> bytes, in IndexEntry entry) =>
         {
-            if (entry.Status != CertStatusKind.Revoked || entry.Reason == RevocationReason.CertificateHold) continue;
+            if (entry.Status != CertStatusKind.Revoked || entry.Reason == RevocationReason.CertificateHold) return;
+            var serial = SerialNumber.FromMagnitude(bytes);
             bool listed = statuses.TryGetValue(serial, out var current);
             bool stillRevoked = listed && current.Kind == CertStatusKind.Revoked && current.Reason != RevocationReason.CertificateHold;
-            if (stillRevoked) continue;
+            if (stillRevoked) return;
             if (issued is not null && issued.Serials.TryGetValue(serial, out var notAfter) && notAfter is { } expiry && now > expiry + expiredGrace)
-                continue; // expired past the grace: its responses may stop like any other expired certificate's
+                return; // expired past the grace: its responses may stop like any other expired certificate's
             kept.Add((serial, entry, listed ? current : null));
             statuses.Keep(serial, entry.ToCertStatus());
-        }
+        });
         if (kept.Count == 0) return (0, null);
         kept.Sort((a, b) => a.Entry.RevocationTime.CompareTo(b.Entry.RevocationTime));
         var named = kept.Take(Named).Select(k => string.Create(CultureInfo.InvariantCulture,

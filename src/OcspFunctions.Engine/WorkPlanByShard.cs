@@ -9,9 +9,11 @@ public sealed partial class WorkPlan
     /// <summary>
     /// The plan of <see cref="BuildPerSerial"/>, tier for tier and in the same order, with the listed issued serials looked
     /// up shard by shard: a counting sort of their entry numbers by index shard, so each shard is searched while it is in
-    /// cache rather than one random shard a serial (at 10M serials that lookup was most of a nothing-to-do run). A serial
-    /// is made only for work; revoked and kept statuses are found once each, not looked up per serial. The few statuses
-    /// not from the list (revoked serials not listed, kept ones) go through the per-serial lookup, numbered after the list.
+    /// cache rather than one random shard a serial (at 10M serials that lookup was most of a nothing-to-do run). Shards are
+    /// planned in parallel (read-only lookups). Every status is numbered — issued entries by their place in the list, the
+    /// few not from the list (revoked serials not listed, kept ones) after it — and a tier is a set of numbers: one byte a
+    /// number says which, so tiers come out in list order by a scan instead of a sort of 10M members, and a serial is made
+    /// only for work, at the end.
     /// </summary>
     private static WorkPlan BuildByShard(DecidedStatuses statuses, SerialExpiryMap issued, IndexEntries entries, DateTimeOffset now,
         Func<ReadOnlySpan<byte>, IndexEntry, DateTimeOffset> refreshDue)
@@ -24,26 +26,52 @@ public sealed partial class WorkPlan
             isNotGood = new bool[issued.Count];
             foreach (int entry in notGood.Keys) isNotGood[entry] = true;
         }
+        var unlisted = statuses.Unlisted().ToList();
+        var tiers = new Tiers(issued.Count + unlisted.Count);
 
-        var work = new Work(now, refreshDue);
-        for (int k = 0; k < entries.ShardCount; k++)
+        // Parts of consecutive shards, a few per processor so uneven shards even out; each writes only its own numbers' bytes.
+        int parts = Math.Min(entries.ShardCount, Environment.ProcessorCount * 4);
+        var counts = new Counts[parts + 1];
+        var dues = new List<Due>[parts + 1];
+        Parallel.For(0, parts, p =>
         {
-            for (int i = starts[k]; i < starts[k + 1]; i++)
+            var (counted, due) = (new Counts(), new List<Due>());
+            for (int k = entries.ShardCount * p / parts; k < entries.ShardCount * (p + 1) / parts; k++)
             {
-                int number = order[i];
-                var bytes = issued.BytesAt(number);
-                var status = isNotGood is not null && isNotGood[number] ? notGood[number] : CertStatus.Good;
-                bool known = entries.TryGetValue(k, bytes, out var entry);
-                work.Add(number, bytes, null, status, known, entry);
+                for (int i = starts[k]; i < starts[k + 1]; i++)
+                {
+                    int number = order[i];
+                    var bytes = issued.BytesAt(number);
+                    var status = isNotGood is not null && isNotGood[number] ? notGood[number] : CertStatus.Good;
+                    bool known = entries.TryGetValue(k, bytes, out var entry);
+                    tiers.Add(number, bytes, status, known, entry, now, refreshDue, ref counted, due);
+                }
             }
-        }
-        int next = issued.Count;
-        foreach (var (serial, status) in statuses.Unlisted())
+            (counts[p], dues[p]) = (counted, due);
+        });
+        var rest = new Counts();
+        var restDue = new List<Due>();
+        for (int j = 0; j < unlisted.Count; j++)
         {
+            var (serial, status) = unlisted[j];
             bool known = entries.TryGetValue(serial, out var entry);
-            work.Add(next++, serial.Bytes, serial, status, known, entry);
+            tiers.Add(issued.Count + j, serial.Bytes, status, known, entry, now, refreshDue, ref rest, restDue);
         }
-        return work.ToPlan(issued);
+        (counts[parts], dues[parts]) = (rest, restDue);
+
+        var allDue = dues.SelectMany(d => d).ToArray();
+        Array.Sort(allDue); // by due time, then number: BuildPerSerial's order
+        (SerialNumber, CertStatus) Member(int number) =>
+            number >= issued.Count ? (unlisted[number - issued.Count].Key, unlisted[number - issued.Count].Value)
+            : (issued.SerialAt(number), isNotGood is not null && isNotGood[number] ? notGood[number] : CertStatus.Good);
+        return new WorkPlan(
+            [
+                Materialize(tiers.Numbers(Tiers.Revocation, descending: false), Member),
+                Materialize(tiers.Numbers(Tiers.NewSerial, descending: true), Member), // newest first: see WorkTier.NewSerials
+                Materialize(tiers.Numbers(Tiers.Other, descending: false), Member),
+                Materialize([.. allDue.Select(d => d.Number)], Member),
+            ],
+            counts.Sum(c => c.Unchanged), counts.Sum(c => c.Known));
     }
 
     /// <summary>
@@ -63,48 +91,58 @@ public sealed partial class WorkPlan
         return (order, starts);
     }
 
-    /// <summary>The tiers as they fill: each member numbered by its place in the statuses' order, sorted by it at the end.</summary>
-    private sealed class Work(DateTimeOffset now, Func<ReadOnlySpan<byte>, IndexEntry, DateTimeOffset> refreshDue)
+    /// <summary>The tier members' serials and statuses, made in parallel (10M serials at a bulk load).</summary>
+    private static (SerialNumber, CertStatus)[] Materialize(int[] numbers, Func<int, (SerialNumber, CertStatus)> member)
     {
-        private readonly List<Member> _revocations = [];
-        private readonly List<Member> _issued = [];
-        private readonly List<Member> _other = [];
-        private readonly List<(Member Member, DateTimeOffset Due)> _due = [];
-        private int _unchanged, _known;
-
-        /// <summary>One status, as <see cref="BuildPerSerial"/> sorts it; <paramref name="serial"/> is null for a listed entry.</summary>
-        public void Add(int number, ReadOnlySpan<byte> bytes, SerialNumber? serial, CertStatus status, bool known, in IndexEntry entry)
+        var result = new (SerialNumber, CertStatus)[numbers.Length];
+        const int chunk = 65_536;
+        Parallel.For(0, (numbers.Length + chunk - 1) / chunk, c =>
         {
-            if (known) _known++;
+            for (int i = c * chunk; i < Math.Min(numbers.Length, (c + 1) * chunk); i++) result[i] = member(numbers[i]);
+        });
+        return result;
+    }
+
+    private struct Counts
+    {
+        public int Unchanged, Known;
+    }
+
+    /// <summary>A due member: sorted by due time (ticks), then by number.</summary>
+    private readonly record struct Due(long Ticks, int Number) : IComparable<Due>
+    {
+        public int CompareTo(Due other) => Ticks != other.Ticks ? Ticks.CompareTo(other.Ticks) : Number.CompareTo(other.Number);
+    }
+
+    /// <summary>Which of the first three tiers each number is in (0: none — unchanged or due).</summary>
+    private sealed class Tiers(int count)
+    {
+        public const byte Revocation = 1, NewSerial = 2, Other = 3;
+
+        private readonly byte[] _tier = new byte[count];
+
+        /// <summary>One status, as <see cref="BuildPerSerial"/> sorts it.</summary>
+        public void Add(int number, ReadOnlySpan<byte> bytes, CertStatus status, bool known, in IndexEntry entry, DateTimeOffset now,
+            Func<ReadOnlySpan<byte>, IndexEntry, DateTimeOffset> refreshDue, ref Counts counts, List<Due> due)
+        {
+            if (known) counts.Known++;
             if (!known || !entry.SameStatus(status))
             {
-                var member = new Member(number, serial, status);
-                if (status.Kind == CertStatusKind.Revoked) _revocations.Add(member);
-                else if (!known) _issued.Add(member);
-                else _other.Add(member);
+                _tier[number] = status.Kind == CertStatusKind.Revoked ? Revocation : !known ? NewSerial : Other;
                 return;
             }
             var at = refreshDue(bytes, entry);
-            if (at <= now) _due.Add((new Member(number, serial, status), at));
-            else _unchanged++;
+            if (at <= now) due.Add(new Due(at.UtcTicks, number));
+            else counts.Unchanged++;
         }
 
-        public WorkPlan ToPlan(SerialExpiryMap issued)
+        /// <summary>The numbers in <paramref name="tier"/>, ascending or descending.</summary>
+        public int[] Numbers(byte tier, bool descending)
         {
-            _revocations.Sort(ByNumber);
-            _issued.Sort((a, b) => b.Number.CompareTo(a.Number)); // newest first: see WorkTier.NewSerials
-            _other.Sort(ByNumber);
-            _due.Sort((a, b) => a.Due != b.Due ? a.Due.CompareTo(b.Due) : ByNumber(a.Member, b.Member));
-            return new WorkPlan([Tier(_revocations, issued), Tier(_issued, issued), Tier(_other, issued), Tier(_due.Select(d => d.Member), issued)],
-                _unchanged, _known);
+            var numbers = new List<int>();
+            if (descending) { for (int n = _tier.Length - 1; n >= 0; n--) if (_tier[n] == tier) numbers.Add(n); }
+            else { for (int n = 0; n < _tier.Length; n++) if (_tier[n] == tier) numbers.Add(n); }
+            return [.. numbers];
         }
-
-        private static int ByNumber(Member a, Member b) => a.Number.CompareTo(b.Number);
-
-        private static (SerialNumber, CertStatus)[] Tier(IEnumerable<Member> members, SerialExpiryMap issued) =>
-            [.. members.Select(m => (m.Serial ?? issued.SerialAt(m.Number), m.Status))];
     }
-
-    /// <summary>A status in a tier: <see cref="Number"/> is its issued entry, or past the list's end for one not listed.</summary>
-    private readonly record struct Member(int Number, SerialNumber? Serial, CertStatus Status);
 }

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OcspFunctions.Adapters.FileSystem;
 using OcspFunctions.Engine;
@@ -303,8 +305,14 @@ public static class RefreshBenchmark
 
         var progress = new TimingProgress();
         var counting = new CountingStore(new FileSystemObjectStore(store));
+        // --log: the engine's log (phase times, checkpoints) on stderr, timestamped; stdout keeps only the figures.
+        using var loggers = opts.Has("--log")
+            ? LoggerFactory.Create(b => b.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
+                .AddFilter("OcspFunctions", LogLevel.Information).Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(
+                    o => o.LogToStandardErrorThreshold = LogLevel.Trace))
+            : NullLoggerFactory.Instance;
         var engine = new RefreshEngine(options, counting, new CompositeSourceReader([new FileSourceReader()]),
-            new LocalKeySignerFactory(), TimeProvider.System, NullLogger<RefreshEngine>.Instance) { Progress = progress };
+            new LocalKeySignerFactory(), TimeProvider.System, loggers.CreateLogger<RefreshEngine>()) { Progress = progress };
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: false);
         var pauseBefore = GC.GetTotalPauseDuration();
         long engineStart = Stopwatch.GetTimestamp();

@@ -39,6 +39,9 @@ public sealed class ShardedIndexStore
     /// <summary>Shards written by this instance so far.</summary>
     public int ShardsWritten { get; private set; }
 
+    /// <summary>Shards the last <see cref="SaveChangedAsync"/> wrote.</summary>
+    public int LastSaved { get; private set; }
+
     /// <summary>
     /// Loads the index <paramref name="manifest"/> describes: its shards, or the index.tsv of an earlier version. Also
     /// deletes index objects retired longer than <paramref name="retention"/> ago (recorded in the manifest).
@@ -118,7 +121,7 @@ public sealed class ShardedIndexStore
         {
             if (_recordVersions) manifest.IndexShardVersions = [.. _versions];
             _recordVersions = false;
-            return 0;
+            return LastSaved = 0;
         }
 
         var versions = all ? new string[count] : _versions.ToArray();
@@ -131,6 +134,7 @@ public sealed class ShardedIndexStore
                 versions[shard.Key] = IndexShards.Version(content);
             }).ConfigureAwait(false);
         ShardsWritten += shards.Count;
+        LastSaved = shards.Count;
         if (partition is not null) entries.Saved(partition);
         else foreach (var (k, shard) in shards) entries.Saved(k, shard);
 
