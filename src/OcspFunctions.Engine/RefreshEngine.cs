@@ -386,6 +386,7 @@ public sealed class RefreshEngine(
         result.Unchanged = plan.Unchanged;
         result.Deterministic = inputs.Issued is not null;
         index.Entries.EnsureCapacity(statuses.Count);
+        shards.ExpectedEntries = statuses.Count;
 
         var writer = new OcspResponseWriter(inputs.Responder, inputs.Signer,
             includeCertificate: !ocspIssuer.SubjectPublicKey.AsSpan().SequenceEqual(inputs.Responder.PublicKey.EncodedKeyValue.RawData));
@@ -481,22 +482,28 @@ public sealed class RefreshEngine(
         run.IndexDirty = false;
     }
 
-    /// <summary>What the published index holds, for status and /health: one pass, no serial made (called after a save).</summary>
+    /// <summary>What the published index holds, for status and /health: shards counted in parallel, no serial made (called after a save).</summary>
     private void RecordCounts(IssuerRun run)
     {
-        var index = run.Index;
+        var entries = run.Index.Entries;
         var manifest = run.Manifest;
-        int good = 0, revoked = 0;
-        long oldestNextUpdate = long.MaxValue;
-        DateTimeOffset? nextDue = null;
-        index.Entries.Visit((ReadOnlySpan<byte> serial, in IndexEntry entry) =>
+        var shards = new (int Good, int Revoked, long OldestNextUpdate, DateTimeOffset? NextDue)[entries.ShardCount];
+        Parallel.For(0, shards.Length, k =>
         {
-            if (entry.Status == CertStatusKind.Good) good++;
-            else if (entry.Status == CertStatusKind.Revoked) revoked++;
-            oldestNextUpdate = Math.Min(oldestNextUpdate, entry.NextUpdate);
-            var due = RefreshDue(serial, entry);
-            if (nextDue is not { } earliest || due < earliest) nextDue = due;
+            var (goodHere, revokedHere, oldestHere, dueHere) = (0, 0, long.MaxValue, (DateTimeOffset?)null);
+            entries.VisitShard(k, (ReadOnlySpan<byte> serial, in IndexEntry entry) =>
+            {
+                if (entry.Status == CertStatusKind.Good) goodHere++;
+                else if (entry.Status == CertStatusKind.Revoked) revokedHere++;
+                oldestHere = Math.Min(oldestHere, entry.NextUpdate);
+                var due = RefreshDue(serial, entry);
+                if (dueHere is not { } earliest || due < earliest) dueHere = due;
+            });
+            shards[k] = (goodHere, revokedHere, oldestHere, dueHere);
         });
+        int good = shards.Sum(s => s.Good), revoked = shards.Sum(s => s.Revoked);
+        long oldestNextUpdate = shards.Length == 0 ? long.MaxValue : shards.Min(s => s.OldestNextUpdate);
+        var nextDue = shards.Where(s => s.NextDue is not null).Select(s => s.NextDue).Min();
         manifest.Good = run.Result.Good = good;
         manifest.Revoked = run.Result.Revoked = revoked;
         manifest.OldestNextUpdate = nextDue is null ? null : DateTimeOffset.FromUnixTimeSeconds(oldestNextUpdate); // null: no entry

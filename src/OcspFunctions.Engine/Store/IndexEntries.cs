@@ -213,16 +213,19 @@ public sealed class IndexEntries : IReadOnlyDictionary<SerialNumber, IndexEntry>
     /// <summary>Every entry; nothing is allocated for a shard without changes (after a save, none has any).</summary>
     internal void Visit(EntryVisitor visit)
     {
-        for (int k = 0; k < _shards.Length; k++)
+        for (int k = 0; k < _shards.Length; k++) VisitShard(k, visit);
+    }
+
+    /// <summary>Shard <paramref name="k"/>'s entries (shards may be visited in parallel: nothing is changed).</summary>
+    internal void VisitShard(int k, EntryVisitor visit)
+    {
+        if (_overlays[k] is null)
         {
-            if (_overlays[k] is null)
-            {
-                var shard = _shards[k];
-                for (int i = 0; i < shard.Count; i++) visit(shard.SerialBytesAt(i), shard.EntryAt(i));
-                continue;
-            }
-            foreach (var (serial, entry) in ShardEntries(k)) visit(serial.Bytes, entry);
+            var shard = _shards[k];
+            for (int i = 0; i < shard.Count; i++) visit(shard.SerialBytesAt(i), shard.EntryAt(i));
+            return;
         }
+        foreach (var (serial, entry) in ShardEntries(k)) visit(serial.Bytes, entry);
     }
 
     /// <summary>Every entry partitioned into <paramref name="count"/> new shards (a growing shard count moves serials).</summary>

@@ -43,6 +43,12 @@ public sealed class ShardedIndexStore
     public int LastSaved { get; private set; }
 
     /// <summary>
+    /// Entries the index will hold once the run's plan is signed: the shard count is sized for them from the first save, so
+    /// a bulk load does not re-partition every entry each time it outgrows the count (at 10M serials four times over).
+    /// </summary>
+    public int ExpectedEntries { get; set; }
+
+    /// <summary>
     /// Loads the index <paramref name="manifest"/> describes: its shards, or the index.tsv of an earlier version. Also
     /// deletes index objects retired longer than <paramref name="retention"/> ago (recorded in the manifest).
     /// </summary>
@@ -102,41 +108,35 @@ public sealed class ShardedIndexStore
     public async Task<int> SaveChangedAsync(IssuerManifest manifest, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var entries = Index.Entries;
-        int count = IndexShards.CountFor(entries.Count, _count);
+        int count = IndexShards.CountFor(Math.Max(entries.Count, ExpectedEntries), _count);
         // Entries partitioned otherwise than the shards to write (a grown count, a migration, a first run): all of them.
         bool all = _rewriteAll || count != _count || count != entries.ShardCount;
-        IndexShard[]? partition = null;
-        var shards = new Dictionary<int, IndexShard>();
-        if (count != entries.ShardCount)
-        {
-            partition = entries.Partition(count);
-            for (int k = 0; k < count; k++) shards[k] = partition[k];
-        }
-        else
-        {
-            for (int k = 0; k < count; k++)
-                if (all || entries.IsDirty(k)) shards[k] = entries.Merged(k);
-        }
-        if (shards.Count == 0)
+        var partition = count != entries.ShardCount ? entries.Partition(count) : null;
+        int[] changed = [.. Enumerable.Range(0, count).Where(k => partition is not null || all || entries.IsDirty(k))];
+        if (changed.Length == 0)
         {
             if (_recordVersions) manifest.IndexShardVersions = [.. _versions];
             _recordVersions = false;
             return LastSaved = 0;
         }
 
+        // Each shard merged, serialized and stored by the same worker: a checkpoint of a bulk load merges every shard, and
+        // the signing it pauses leaves every processor to it.
         var versions = all ? new string[count] : _versions.ToArray();
-        await Parallel.ForEachAsync(shards,
+        var saved = new IndexShard[count];
+        await Parallel.ForEachAsync(changed,
             new ParallelOptions { MaxDegreeOfParallelism = Parallelism, CancellationToken = cancellationToken },
-            async (shard, ct) =>
+            async (k, ct) =>
             {
-                var content = shard.Value.Serialize();
-                await _store.PutAsync(StoreLayout.IndexShard(_issuerId, count, shard.Key), content, ct).ConfigureAwait(false);
-                versions[shard.Key] = IndexShards.Version(content);
+                var shard = partition is not null ? partition[k] : entries.Merged(k);
+                var content = shard.Serialize();
+                await _store.PutAsync(StoreLayout.IndexShard(_issuerId, count, k), content, ct).ConfigureAwait(false);
+                versions[k] = IndexShards.Version(content);
+                saved[k] = shard;
             }).ConfigureAwait(false);
-        ShardsWritten += shards.Count;
-        LastSaved = shards.Count;
+        ShardsWritten += changed.Length;
         if (partition is not null) entries.Saved(partition);
-        else foreach (var (k, shard) in shards) entries.Saved(k, shard);
+        else foreach (int k in changed) entries.Saved(k, saved[k]);
 
         // What the manifest will say once written: the objects it no longer names are retired, deleted after the retention.
         if (manifest.IndexShards > 0 && manifest.IndexShards != count) manifest.RetiredIndex.TryAdd(StoreLayout.IndexShards(_issuerId, manifest.IndexShards), now);
@@ -147,7 +147,7 @@ public sealed class ShardedIndexStore
         _count = count;
         _versions = versions;
         _rewriteAll = _legacy = _recordVersions = false;
-        return shards.Count;
+        return LastSaved = changed.Length;
     }
 
     /// <summary>Deletes the index objects retired at least <paramref name="retention"/> ago (housekeeping: failures are retried next run).</summary>
