@@ -20,17 +20,6 @@ public sealed class OcspResponseWriter
     private readonly byte[]? _certs;
     private readonly byte[] _extendedRevokeExtensions;
 
-    /// <summary>
-    /// The last few producedAt / thisUpdate / nextUpdate values, DER-encoded: a refresh writes the same three in every
-    /// response. Replaced whole, never mutated, so concurrent writers need no lock.
-    /// </summary>
-    private volatile EncodedTime[] _recentTimes = [];
-
-    private sealed record EncodedTime(long Ticks, byte[] Der);
-
-    /// <summary>Writers for ResponseData and the stored form, reused (Reset keeps their buffers): a refresh builds millions.</summary>
-    private readonly SlotPool<AsnWriter> _writers = new(SlotPool<AsnWriter>.DefaultSlots);
-
     /// <param name="responderCertificate">The certificate of the key that signs (delegated responder or the CA itself).</param>
     /// <param name="includeCertificate">RFC 9919 §3.2.2: a delegated responder's certificate MUST be in certs; the CA's may be left out.</param>
     public OcspResponseWriter(X509Certificate2 responderCertificate, IOcspSigner signer, bool includeCertificate = true)
@@ -126,14 +115,6 @@ public sealed class OcspResponseWriter
         return der;
     }
 
-    private AsnWriter RentWriter() => _writers.TryTake() ?? new AsnWriter(AsnEncodingRules.DER, initialCapacity: 512);
-
-    private void ReturnWriter(AsnWriter writer)
-    {
-        writer.Reset();
-        _writers.TryReturn(writer);
-    }
-
     /// <summary>
     /// The complete OCSPResponse for a stored form (a BasicOCSPResponse without certs) and the certs field to put back
     /// (empty for none). A stored form that is not tbsResponseData, signatureAlgorithm, signature is a
@@ -179,85 +160,14 @@ public sealed class OcspResponseWriter
     public byte[] EncodeResponseData(IReadOnlyList<SingleResponse> responses, DateTimeOffset producedAt, bool extendedRevoke = false)
     {
         if (responses.Count == 0) throw new ArgumentException("a response needs at least one SingleResponse");
-        var w = RentWriter();
-        try
+        foreach (var single in responses)
         {
-            w.PushSequence();
-            w.WriteEncodedValue(_responderId);
-            WriteRecentTime(w, producedAt);
-            w.PushSequence();
-            foreach (var single in responses) WriteSingleResponse(w, single);
-            w.PopSequence();
-            if (extendedRevoke) w.WriteEncodedValue(_extendedRevokeExtensions);
-            w.PopSequence();
-            return w.Encode();
+            if (single.NextUpdate is not { } nextUpdate) throw new ArgumentException("nextUpdate is mandatory (RFC 5019 §2.2.4)");
+            if (nextUpdate <= single.ThisUpdate) throw new ArgumentException("nextUpdate must be after thisUpdate");
         }
-        finally
-        {
-            ReturnWriter(w);
-        }
+        return ResponseDataEncoder.Encode(_responderId, responses, producedAt, extendedRevoke ? _extendedRevokeExtensions : []);
     }
 
     /// <summary>Wraps ResponseData and its signature into BasicOCSPResponse, ResponseBytes and OCSPResponse.</summary>
     public byte[] Assemble(byte[] responseData, byte[] signature) => Wrap(StoredForm(responseData, signature), CertificatesField.Span);
-
-    private void WriteSingleResponse(AsnWriter w, SingleResponse single)
-    {
-        if (single.NextUpdate is not { } nextUpdate)
-            throw new ArgumentException("nextUpdate is mandatory (RFC 5019 §2.2.4)");
-        if (nextUpdate <= single.ThisUpdate) throw new ArgumentException("nextUpdate must be after thisUpdate");
-        w.PushSequence();
-        single.CertId.Encode(w);
-        switch (single.Status.Kind)
-        {
-            case CertStatusKind.Good:
-                w.WriteNull(new Asn1Tag(TagClass.ContextSpecific, 0));        // good [0] IMPLICIT NULL
-                break;
-            case CertStatusKind.Revoked:
-                var revoked = new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true);
-                w.PushSequence(revoked);                                       // revoked [1] IMPLICIT RevokedInfo
-                WriteTime(w, single.Status.RevocationTime);
-                if (single.Status.Reason is { } reason)
-                {
-                    w.PushSequence(Ctx0);                                      // revocationReason [0] EXPLICIT
-                    w.WriteEnumeratedValue(reason);
-                    w.PopSequence(Ctx0);
-                }
-                w.PopSequence(revoked);
-                break;
-            default:
-                w.WriteNull(new Asn1Tag(TagClass.ContextSpecific, 2));        // unknown [2] IMPLICIT NULL
-                break;
-        }
-        WriteRecentTime(w, single.ThisUpdate);
-        w.PushSequence(Ctx0);
-        WriteRecentTime(w, nextUpdate);
-        w.PopSequence(Ctx0);
-        w.PopSequence();
-    }
-
-    /// <summary><see cref="WriteTime"/> through the small cache of recent encodings.</summary>
-    private void WriteRecentTime(AsnWriter w, DateTimeOffset time)
-    {
-        long ticks = time.UtcTicks - time.UtcTicks % TimeSpan.TicksPerSecond;
-        var recent = _recentTimes;
-        foreach (var encoded in recent)
-        {
-            if (encoded.Ticks != ticks) continue;
-            w.WriteEncodedValue(encoded.Der);
-            return;
-        }
-        var single = new AsnWriter(AsnEncodingRules.DER);
-        WriteTime(single, time);
-        var der = single.Encode();
-        w.WriteEncodedValue(der);
-        _recentTimes = [new EncodedTime(ticks, der), .. recent.Take(5)];
-    }
-
-    /// <summary>GeneralizedTime YYYYMMDDHHMMSSZ: UTC, whole seconds (RFC 5019 §2.2.4; Firefox rejects fractions).</summary>
-    private static void WriteTime(AsnWriter w, DateTimeOffset time)
-    {
-        var utc = time.ToUniversalTime();
-        w.WriteGeneralizedTime(utc.AddTicks(-(utc.Ticks % TimeSpan.TicksPerSecond)), omitFractionalSeconds: true);
-    }
 }
