@@ -503,7 +503,7 @@ public sealed class RefreshEngine(
         });
         int good = shards.Sum(s => s.Good), revoked = shards.Sum(s => s.Revoked);
         long oldestNextUpdate = shards.Length == 0 ? long.MaxValue : shards.Min(s => s.OldestNextUpdate);
-        var nextDue = shards.Where(s => s.NextDue is not null).Select(s => s.NextDue).Min();
+        var nextDue = shards.Select(s => s.NextDue).Min(); // null when no shard has an entry
         manifest.Good = run.Result.Good = good;
         manifest.Revoked = run.Result.Revoked = revoked;
         manifest.OldestNextUpdate = nextDue is null ? null : DateTimeOffset.FromUnixTimeSeconds(oldestNextUpdate); // null: no entry

@@ -189,7 +189,7 @@ public sealed class IndexEntries : IReadOnlyDictionary<SerialNumber, IndexEntry>
         {
             ((ICollection<KeyValuePair<SerialNumber, IndexEntry?>>)overlay).CopyTo(changes, 0);
             var sorted = changes.AsSpan(0, overlay.Count);
-            sorted.Sort(static (a, b) => IndexShard.Compare(a.Key.Bytes, b.Key.Bytes));
+            sorted.Sort(default(BySerial)); // a struct comparer: no delegate call per comparison
             using var builder = new IndexShard.Builder(loaded.Count + sorted.Length);
             int i = 0;
             foreach (var (serial, changed) in sorted)
@@ -205,6 +205,12 @@ public sealed class IndexEntries : IReadOnlyDictionary<SerialNumber, IndexEntry>
         {
             ArrayPool<KeyValuePair<SerialNumber, IndexEntry?>>.Shared.Return(changes, clearArray: true);
         }
+    }
+
+    private readonly struct BySerial : IComparer<KeyValuePair<SerialNumber, IndexEntry?>>
+    {
+        public int Compare(KeyValuePair<SerialNumber, IndexEntry?> a, KeyValuePair<SerialNumber, IndexEntry?> b) =>
+            IndexShard.Compare(a.Key.Bytes, b.Key.Bytes);
     }
 
     /// <summary>Visits an entry with its serial's canonical bytes.</summary>
