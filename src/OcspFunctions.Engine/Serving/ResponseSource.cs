@@ -65,7 +65,7 @@ public sealed class StoreResponseSource : IResponseSource
     private readonly ILogger _logger;
     private readonly IssuerDirectory _issuers;
     private readonly ConcurrentDictionary<string, IssuerState> _states = new(StringComparer.Ordinal);
-    private readonly Dictionary<OcspIssuer, IssuerState> _byIssuer = new(ReferenceEqualityComparer.Instance);
+    private readonly IssuerState[] _stateList;
     private readonly ConcurrentDictionary<CacheKey, CachedResponse> _cache = new();
     private readonly IndexShardCache _shards;
     private long _cacheBytes;
@@ -80,7 +80,7 @@ public sealed class StoreResponseSource : IResponseSource
         _logger = logger;
         _shards = new IndexShardCache(_options.IndexCacheBytes);
         foreach (var issuer in _issuers.Issuers) _states[issuer.KeyHashHex] = new IssuerState(issuer);
-        foreach (var state in _states.Values) _byIssuer[state.Issuer] = state;
+        _stateList = [.. _states.Values];
     }
 
     public IssuerDirectory Issuers => _issuers;
@@ -136,7 +136,7 @@ public sealed class StoreResponseSource : IResponseSource
     {
         var issuer = _issuers.Find(certId);
         if (issuer is null) return new(ResponseLookup.Unauthorized);
-        var state = _byIssuer.TryGetValue(issuer, out var known) ? known : _states[issuer.KeyHashHex];
+        var state = StateOf(issuer);
         // The usual hit needs no await (no state machine): manifest checked within the reload interval, shard in memory,
         // response cached for the same index entry. Anything else takes the full path below, from the start.
         var now = _time.GetUtcNow();
@@ -155,6 +155,14 @@ public sealed class StoreResponseSource : IResponseSource
             }
         }
         return LookupSlowAsync(issuer, state, certId, cancellationToken);
+    }
+
+    /// <summary>An issuer's state: a scan by reference (a deployment serves a few issuers), no hashing.</summary>
+    private IssuerState StateOf(OcspIssuer issuer)
+    {
+        foreach (var state in _stateList)
+            if (ReferenceEquals(state.Issuer, issuer)) return state;
+        return _states[issuer.KeyHashHex];
     }
 
     /// <summary>A CertID hash algorithm the issuer does not pre-sign is answered from the manifest (RFC 5019 §2.2.3: unauthorized).</summary>
