@@ -22,31 +22,40 @@ public sealed class OcspHttpHandler(IResponseSource source, HttpServeOptions opt
     public const string ResponseContentType = "application/ocsp-response";
     private const string NoCache = "max-age=0, no-cache, no-store";
     private readonly string _prefix = options.PathPrefix.TrimEnd('/');
+    private readonly long _maxAgeCap = (long)options.MaxAgeCap.TotalSeconds;
+    // Header values a hit would otherwise format each time: max-age at the cap (most answers), other max-ages, and
+    // Last-Modified/Expires (responses of one refresh share their times, so few distinct values are live at once).
+    private readonly string _cappedCacheControl = CacheControl((long)options.MaxAgeCap.TotalSeconds);
+    private readonly RecentStrings _cacheControls = new(256, CacheControl);
+    private readonly RecentStrings _httpDates = new(256, ticks => HttpDate(new DateTimeOffset(ticks, TimeSpan.Zero)));
 
     public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
         string method = ResponderMetrics.MethodTag(request.Method);
         CertId? certId = null;
-        byte[] der;
+        ReadOnlyMemory<byte> der;
         try
         {
             if (HttpMethods.IsPost(request.Method)) der = await ReadBodyAsync(request, context.RequestAborted);
-            else if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)) der = OcspGetPath.Decode(GetPath(context));
+            else if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)) der = OcspGetPath.Decode(GetPath(context)).AsMemory();
             else
             {
                 context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
                 context.Response.Headers.Allow = "GET, HEAD, POST";
                 return;
             }
-            var ocspRequest = OcspRequest.Decode(der.AsMemory(), options.MaxRequestBytes);
+            var ocspRequest = OcspRequest.Decode(der, options.MaxRequestBytes);
             // RFC 5019 §2.1.1: a pre-produced responder answers the first CertID.
             certId = ocspRequest.FirstCertId;
             var lookup = await source.LookupAsync(certId, context.RequestAborted);
             switch (lookup.Outcome)
             {
                 case LookupOutcome.Found:
-                    string status = await WriteFoundAsync(context, lookup.Response!, method);
+                    string status = WriteFound(context, lookup.Response!, method);
+                    // Not for a 304 or HEAD; awaited here rather than in a helper: one async state machine on a hit.
+                    if (context.Response.StatusCode == StatusCodes.Status200OK && !HttpMethods.IsHead(request.Method))
+                        await context.Response.Body.WriteAsync(lookup.Response!.Der, context.RequestAborted);
                     if (audit.Sample()) audit.Answer(status, method, certId, lookup.FromStore ? "store" : "cache");
                     return;
                 case LookupOutcome.Expired:
@@ -111,7 +120,7 @@ public sealed class OcspHttpHandler(IResponseSource source, HttpServeOptions opt
         return raw;
     }
 
-    private async Task<byte[]> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    private async ValueTask<ReadOnlyMemory<byte>> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         // Content-Type is not enforced: clients and proxies get it wrong, and the DER speaks for itself.
         if (request.ContentLength > options.MaxRequestBytes)
@@ -143,14 +152,14 @@ public sealed class OcspHttpHandler(IResponseSource source, HttpServeOptions opt
         {
             throw new ClientBodyException("the connection closed", total);
         }
-        return buffer.AsSpan(0, total).ToArray();
+        return buffer.AsMemory(0, total);
     }
 
     /// <summary>The client did not deliver its POST body.</summary>
     private sealed class ClientBodyException(string reason, int received) : Exception($"{reason} (after {received} bytes)");
 
-    /// <summary>Writes a pre-signed response (or 304); returns the answer's status tag.</summary>
-    private async ValueTask<string> WriteFoundAsync(HttpContext context, CachedResponse response, string method)
+    /// <summary>Sets the headers and status of a pre-signed response (or 304), the body aside; returns the answer's status tag.</summary>
+    private string WriteFound(HttpContext context, CachedResponse response, string method)
     {
         var now = time.GetUtcNow();
         var headers = context.Response.Headers;
@@ -158,10 +167,10 @@ public sealed class OcspHttpHandler(IResponseSource source, HttpServeOptions opt
         // capped so a CDN cannot hide a revocation for long.
         var until = response.ReplacedBy < response.NextUpdate ? response.ReplacedBy : response.NextUpdate;
         long maxAge = Math.Max(0, (long)Math.Min((until - now).TotalSeconds, options.MaxAgeCap.TotalSeconds));
-        headers.CacheControl = $"max-age={maxAge.ToString(CultureInfo.InvariantCulture)}, public, no-transform, must-revalidate";
+        headers.CacheControl = maxAge == _maxAgeCap ? _cappedCacheControl : _cacheControls.Get(maxAge);
         headers.ETag = response.ETag;
-        headers.LastModified = HttpDate(response.ThisUpdate);
-        headers.Expires = HttpDate(response.NextUpdate);
+        headers.LastModified = _httpDates.Get(response.ThisUpdate.UtcTicks);
+        headers.Expires = _httpDates.Get(response.NextUpdate.UtcTicks);
 
         if (IsNotModified(context.Request, response))
         {
@@ -173,9 +182,11 @@ public sealed class OcspHttpHandler(IResponseSource source, HttpServeOptions opt
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = ResponseContentType;
         context.Response.ContentLength = response.Der.Length;
-        if (!HttpMethods.IsHead(context.Request.Method)) await context.Response.Body.WriteAsync(response.Der, context.RequestAborted);
         return ResponderMetrics.StatusTag(response.Entry.Status);
     }
+
+    private static string CacheControl(long maxAge) =>
+        $"max-age={maxAge.ToString(CultureInfo.InvariantCulture)}, public, no-transform, must-revalidate";
 
     /// <summary>RFC 9110 §13.1: If-None-Match wins over If-Modified-Since.</summary>
     private static bool IsNotModified(HttpRequest request, CachedResponse response)

@@ -16,22 +16,19 @@ namespace OcspFunctions.Hosting;
 /// </summary>
 public sealed class ResponderEndpoint(OcspHttpHandler handler, StoreResponseSource responses, ResponderMetrics metrics, TimeProvider time)
 {
-    public async Task HandleAsync(HttpContext context)
+    /// <summary>Not async itself: an OCSP request goes straight to the handler's task (no state machine of its own).</summary>
+    public Task HandleAsync(HttpContext context)
     {
         string path = context.Request.Path.Value ?? "";
         bool get = HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method);
         if (get && path is "" or "/")
         {
             context.Response.ContentType = "text/plain";
-            await context.Response.WriteAsync("OcspFunctions OCSP responder\n", context.RequestAborted);
-            return;
+            return context.Response.WriteAsync("OcspFunctions OCSP responder\n", context.RequestAborted);
         }
         if (get && path.Equals("/health", StringComparison.OrdinalIgnoreCase))
-        {
-            await ResponderHost.WriteHealthAsync(context, responses, metrics, time.GetUtcNow());
-            return;
-        }
-        await handler.HandleAsync(context);
+            return ResponderHost.WriteHealthAsync(context, responses, metrics, time.GetUtcNow());
+        return handler.HandleAsync(context);
     }
 }
 

@@ -16,7 +16,9 @@ public static class OcspGetPath
     public static byte[] Decode(ReadOnlySpan<char> path)
     {
         if (path.Length > MaxPathLength * 3) throw new MalformedRequestException($"GET path of {path.Length} characters is too long");
-        Span<byte> chars = path.Length <= 1024 ? stackalloc byte[path.Length] : new byte[path.Length];
+        // One buffer for the base64 text and the padding re-added below; the DER is the only heap allocation.
+        Span<byte> chars = path.Length <= 1024 ? stackalloc byte[path.Length + 3] : new byte[path.Length + 3];
+        var alphabet = Alphabet;
         int n = 0;
         for (int i = 0; i < path.Length; i++)
         {
@@ -30,15 +32,9 @@ public static class OcspGetPath
             }
             // Leading slashes are separators, not base64 (Windows: "GET //MEkw…", Front Door collapses them).
             if (n == 0 && c == '/') continue;
-            byte b = c switch
-            {
-                ' ' => (byte)'+',  // '+' decoded as a space by a form decoder or proxy
-                '-' => (byte)'+',  // base64url
-                '_' => (byte)'/',
-                '=' => (byte)'=',
-                _ when char.IsAsciiLetterOrDigit((char)c) || c is '+' or '/' => (byte)c,
-                _ => throw new MalformedRequestException($"GET path has a character that is not base64: 0x{c:X2}"),
-            };
+            // ' ': '+' decoded as a space by a form decoder or proxy; '-' and '_': base64url (Alphabet).
+            byte b = c < alphabet.Length ? alphabet[c] : (byte)0;
+            if (b == 0) throw new MalformedRequestException($"GET path has a character that is not base64: 0x{c:X2}");
             chars[n++] = b;
         }
         var text = chars[..n];
@@ -48,14 +44,28 @@ public static class OcspGetPath
         if (text.Length > MaxPathLength) throw new MalformedRequestException("GET path is too long");
 
         int padded = (text.Length + 3) / 4 * 4;
-        Span<byte> buffer = padded <= 1024 ? stackalloc byte[padded] : new byte[padded];
-        text.CopyTo(buffer);
+        var buffer = chars[..padded];
         buffer[text.Length..].Fill((byte)'=');
-        var output = new byte[Base64.GetMaxDecodedFromUtf8Length(padded)];
+        int max = Base64.GetMaxDecodedFromUtf8Length(padded);
+        Span<byte> output = max <= 1024 ? stackalloc byte[max] : new byte[max];
         var status = Base64.DecodeFromUtf8(buffer, output, out _, out int written);
         if (status != System.Buffers.OperationStatus.Done || written == 0)
             throw new MalformedRequestException("GET path is not valid base64");
-        return output.AsSpan(0, written).ToArray();
+        return output[..written].ToArray();
+    }
+
+    /// <summary>What a path character stands for in base64 (0: not base64); the tolerated variants mapped to the standard alphabet.</summary>
+    private static readonly byte[] Alphabet = BuildAlphabet();
+
+    private static byte[] BuildAlphabet()
+    {
+        var map = new byte[128];
+        for (int c = 0; c < map.Length; c++)
+            if (char.IsAsciiLetterOrDigit((char)c) || c is '+' or '/' or '=') map[c] = (byte)c;
+        map[' '] = (byte)'+';
+        map['-'] = (byte)'+';
+        map['_'] = (byte)'/';
+        return map;
     }
 
     /// <summary>Decodes and parses in one step.</summary>

@@ -16,6 +16,7 @@ public sealed class OcspIssuer
         SubjectPublicKey = certificate.PublicKey.EncodedKeyValue.RawData;
         foreach (var algorithm in CertIdHashAlgorithms.All)
             _hashes[algorithm] = (algorithm.Hash(certificate.SubjectName.RawData), algorithm.Hash(SubjectPublicKey));
+        KeyHashHex = Convert.ToHexString(KeyHash(CertIdHashAlgorithm.Sha1));
     }
 
     public X509Certificate2 Certificate { get; }
@@ -28,7 +29,7 @@ public sealed class OcspIssuer
     public byte[] KeyHash(CertIdHashAlgorithm algorithm) => _hashes[algorithm].Key;
 
     /// <summary>SHA-1 of the key: the CA's usual key identifier, and a stable directory name for the store.</summary>
-    public string KeyHashHex => Convert.ToHexString(KeyHash(CertIdHashAlgorithm.Sha1));
+    public string KeyHashHex { get; }
 
     public CertId CertIdFor(SerialNumber serial, CertIdHashAlgorithm algorithm) =>
         new(algorithm, NameHash(algorithm), KeyHash(algorithm), serial);
@@ -49,7 +50,8 @@ public sealed class OcspIssuer
 /// <summary>Finds the issuer a CertID names among several (a deployment serves several CAs and CA keys).</summary>
 public sealed class IssuerDirectory
 {
-    private readonly Dictionary<(CertIdHashAlgorithm, string), OcspIssuer> _byKeyHash = [];
+    // Keyed by the hash bytes themselves: a lookup (every request) formats no hex string.
+    private readonly Dictionary<(CertIdHashAlgorithm, byte[]), OcspIssuer> _byKeyHash = new(KeyHashComparer.Instance);
     private readonly List<OcspIssuer> _issuers = [];
 
     public IssuerDirectory(IEnumerable<OcspIssuer> issuers)
@@ -58,7 +60,7 @@ public sealed class IssuerDirectory
         {
             _issuers.Add(issuer);
             foreach (var algorithm in CertIdHashAlgorithms.All)
-                _byKeyHash[(algorithm, Convert.ToHexString(issuer.KeyHash(algorithm)))] = issuer;
+                _byKeyHash[(algorithm, issuer.KeyHash(algorithm))] = issuer;
         }
     }
 
@@ -70,11 +72,28 @@ public sealed class IssuerDirectory
         if (certId.HashAlgorithm == CertIdHashAlgorithm.Unsupported) return null;
         if (certId.IssuerKeyHash.Length > 0)
         {
-            return _byKeyHash.TryGetValue((certId.HashAlgorithm, Convert.ToHexString(certId.IssuerKeyHash)), out var issuer)
+            return _byKeyHash.TryGetValue((certId.HashAlgorithm, certId.IssuerKeyHash), out var issuer)
                    && issuer.Matches(certId) ? issuer : null;
         }
         // Empty key hash: only an unambiguous name match is an answer.
         var byName = _issuers.Where(i => i.Matches(certId)).Take(2).ToList();
         return byName.Count == 1 ? byName[0] : null;
+    }
+}
+
+/// <summary>An (algorithm, key hash) pair compared by the bytes of the hash.</summary>
+internal sealed class KeyHashComparer : IEqualityComparer<(CertIdHashAlgorithm Algorithm, byte[] Hash)>
+{
+    public static readonly KeyHashComparer Instance = new();
+
+    public bool Equals((CertIdHashAlgorithm Algorithm, byte[] Hash) x, (CertIdHashAlgorithm Algorithm, byte[] Hash) y) =>
+        x.Algorithm == y.Algorithm && x.Hash.AsSpan().SequenceEqual(y.Hash);
+
+    public int GetHashCode((CertIdHashAlgorithm Algorithm, byte[] Hash) key)
+    {
+        var hash = new HashCode();
+        hash.Add(key.Algorithm);
+        hash.AddBytes(key.Hash);
+        return hash.ToHashCode();
     }
 }

@@ -56,83 +56,116 @@ public sealed class OcspRequest
         }
     }
 
+    // The reader works on spans with the static AsnDecoder (the checks AsnReader makes, without a reader object per
+    // nested value): a request costs its CertID's arrays and the objects returned, nothing else.
+    private const AsnEncodingRules Der = AsnEncodingRules.DER;
+
     private static OcspRequest DecodeCore(ReadOnlyMemory<byte> der)
     {
-        var outer = new AsnReader(der, AsnEncodingRules.DER);
-        var ocspRequest = outer.ReadSequence();
-        outer.ThrowIfNotEmpty();
+        var ocspRequest = Sequence(der.Span, out int consumed);
+        NotEmptyAfter(der.Span, consumed);
 
-        var tbs = ocspRequest.ReadSequence();
+        var tbs = Sequence(ocspRequest, out consumed);
+        var rest = ocspRequest[consumed..];
         bool isSigned = false;
-        if (ocspRequest.HasData)
+        if (!rest.IsEmpty)
         {
             // optionalSignature [0] EXPLICIT Signature: checked for shape only.
-            var sig = ocspRequest.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 0));
-            sig.ReadSequence();
+            var sig = Sequence(rest, out consumed, new Asn1Tag(TagClass.ContextSpecific, 0));
+            rest = rest[consumed..];
+            Sequence(sig, out _);
             isSigned = true;
         }
-        ocspRequest.ThrowIfNotEmpty();
+        NotEmptyAfter(rest, 0);
 
         var v0 = new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true);
-        if (tbs.PeekTag().HasSameClassAndValue(v0))
+        if (Asn1Tag.Decode(tbs, out _).HasSameClassAndValue(v0))
         {
-            var version = tbs.ReadSequence(v0);
+            var version = Sequence(tbs, out consumed, v0);
+            tbs = tbs[consumed..];
             // DER forbids encoding the DEFAULT v1, but deployed clients do; accept only v1 (0).
-            if (!version.TryReadInt32(out int v) || v != 0) throw new FormatException("unsupported OCSP request version");
-            version.ThrowIfNotEmpty();
+            if (!AsnDecoder.TryReadInt32(version, Der, out int v, out int read) || v != 0) throw new FormatException("unsupported OCSP request version");
+            NotEmptyAfter(version, read);
         }
         bool hasRequestorName = false;
         var requestorTag = new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true);
-        if (tbs.HasData && tbs.PeekTag().HasSameClassAndValue(requestorTag))
+        if (!tbs.IsEmpty && Asn1Tag.Decode(tbs, out _).HasSameClassAndValue(requestorTag))
         {
-            tbs.ReadEncodedValue();
+            AsnDecoder.ReadEncodedValue(tbs, Der, out _, out _, out consumed);
+            tbs = tbs[consumed..];
             hasRequestorName = true;
         }
 
-        var list = tbs.ReadSequence();
+        var list = Sequence(tbs, out consumed);
+        tbs = tbs[consumed..];
         var requests = new List<Request>(1);
-        while (list.HasData)
+        while (!list.IsEmpty)
         {
-            var request = list.ReadSequence();
-            var certId = CertId.Decode(request);
+            var request = Sequence(list, out consumed);
+            list = list[consumed..];
+            var certId = CertId.Decode(request, out consumed);
+            request = request[consumed..];
             bool hasExtensions = false;
-            if (request.HasData)
+            if (!request.IsEmpty)
             {
-                ReadExtensions(request.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 0)), nonce: null);
+                var wrapper = Sequence(request, out consumed, new Asn1Tag(TagClass.ContextSpecific, 0));
+                request = request[consumed..];
+                ReadExtensions(wrapper, nonce: null);
                 hasExtensions = true;
             }
-            request.ThrowIfNotEmpty();
+            NotEmptyAfter(request, 0);
             requests.Add(new Request(certId, hasExtensions));
         }
         if (requests.Count == 0) throw new FormatException("requestList is empty");
 
         byte[]? nonce = null;
-        if (tbs.HasData)
+        if (!tbs.IsEmpty)
         {
             var holder = new NonceHolder();
-            ReadExtensions(tbs.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 2)), holder);
+            var wrapper = Sequence(tbs, out consumed, new Asn1Tag(TagClass.ContextSpecific, 2));
+            tbs = tbs[consumed..];
+            ReadExtensions(wrapper, holder);
             nonce = holder.Value;
         }
-        tbs.ThrowIfNotEmpty();
+        NotEmptyAfter(tbs, 0);
         return new OcspRequest(requests, nonce, isSigned, hasRequestorName);
+    }
+
+    /// <summary>The contents of the SEQUENCE (or <paramref name="tag"/>) at the start of <paramref name="source"/>.</summary>
+    internal static ReadOnlySpan<byte> Sequence(ReadOnlySpan<byte> source, out int consumed, Asn1Tag? tag = null)
+    {
+        AsnDecoder.ReadSequence(source, Der, out int offset, out int length, out consumed, tag);
+        return source.Slice(offset, length);
+    }
+
+    /// <summary>AsnReader.ThrowIfNotEmpty: nothing may follow the last expected value.</summary>
+    internal static void NotEmptyAfter(ReadOnlySpan<byte> source, int consumed)
+    {
+        if (consumed != source.Length) throw new AsnContentException("the last expected value has been read, but data remains");
     }
 
     private sealed class NonceHolder { public byte[]? Value; }
 
-    private static void ReadExtensions(AsnReader explicitWrapper, NonceHolder? nonce)
+    private static void ReadExtensions(ReadOnlySpan<byte> explicitWrapper, NonceHolder? nonce)
     {
-        var extensions = explicitWrapper.ReadSequence();
-        explicitWrapper.ThrowIfNotEmpty();
+        var extensions = Sequence(explicitWrapper, out int consumed);
+        NotEmptyAfter(explicitWrapper, consumed);
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        if (!extensions.HasData) throw new FormatException("empty Extensions");
-        while (extensions.HasData)
+        if (extensions.IsEmpty) throw new FormatException("empty Extensions");
+        while (!extensions.IsEmpty)
         {
-            var ext = extensions.ReadSequence();
-            string oid = ext.ReadObjectIdentifier();
+            var ext = Sequence(extensions, out consumed);
+            extensions = extensions[consumed..];
+            string oid = AsnDecoder.ReadObjectIdentifier(ext, Der, out consumed);
+            ext = ext[consumed..];
             if (!seen.Add(oid)) throw new FormatException($"duplicate extension {oid}"); // RFC 5280 §4.2
-            if (ext.PeekTag().HasSameClassAndValue(Asn1Tag.Boolean)) ext.ReadBoolean();
-            byte[] value = ext.ReadOctetString();
-            ext.ThrowIfNotEmpty();
+            if (Asn1Tag.Decode(ext, out _).HasSameClassAndValue(Asn1Tag.Boolean))
+            {
+                AsnDecoder.ReadBoolean(ext, Der, out consumed);
+                ext = ext[consumed..];
+            }
+            byte[] value = AsnDecoder.ReadOctetString(ext, Der, out consumed);
+            NotEmptyAfter(ext, consumed);
             if (nonce is not null && oid == Oids.OcspNonce) nonce.Value = DecodeNonce(value);
         }
     }

@@ -13,6 +13,7 @@ public static class Program
         if (args.Length > 0 && args[0] == "issued-memory") return IssuedMemory.Run(args[1..]);
         // Load and hostile-input helpers for load/run-load.sh (not BenchmarkDotNet benchmarks).
         if (args.Length > 0 && args[0] == "bare-kestrel") return Load.BareKestrel.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "hit-path") return Load.HitPath.Run(args[1..]);
         if (args.Length > 0 && args[0] == "ocsp-requests") return Load.OcspRequests.Run(args[1..]);
         if (args.Length > 0 && args[0] == "hostile") return Load.HostileRun.RunAsync(args[1..]).GetAwaiter().GetResult();
         if (args.Length > 0 && args[0] == "keyvault-throttle") return KeyVaultThrottle.RunAsync(args[1..]).GetAwaiter().GetResult();

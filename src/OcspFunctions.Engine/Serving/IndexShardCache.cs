@@ -40,6 +40,19 @@ public sealed class IndexShardCache(long capacityBytes)
 
     private long _loads;
 
+    /// <summary>The shard at <paramref name="version"/> when it is in memory and loaded (the synchronous path of a hit).</summary>
+    public bool TryGetLoaded(Key key, string version, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IndexShard? shard)
+    {
+        if (_slots.TryGetValue(key, out var slot) && slot.Version == version && slot.Loaded.Task.IsCompletedSuccessfully)
+        {
+            slot.LastUsed = Interlocked.Increment(ref _clock);
+            shard = slot.Loaded.Task.Result;
+            return true;
+        }
+        shard = null;
+        return false;
+    }
+
     /// <summary>The shard at <paramref name="version"/>: from memory, or loaded with <paramref name="load"/>.</summary>
     public async ValueTask<IndexShard> GetAsync(Key key, string version, Func<CancellationToken, Task<IndexShard>> load, CancellationToken cancellationToken)
     {

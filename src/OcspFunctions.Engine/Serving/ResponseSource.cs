@@ -36,6 +36,11 @@ public sealed class CachedResponse
     public required DateTimeOffset ReplacedBy { get; init; }
     /// <summary>The index entry this response was loaded for: any difference means the store holds a newer one.</summary>
     public required IndexEntry Entry { get; init; }
+
+    private ResponseLookup? _hit;
+
+    /// <summary>The answer for a cache hit, made once: a hit allocates nothing.</summary>
+    internal ResponseLookup CacheHit => _hit ??= new ResponseLookup(LookupOutcome.Found, this);
 }
 
 /// <summary>Where the HTTP layer gets responses from (Boulder's Source): one small interface, layered.</summary>
@@ -60,6 +65,7 @@ public sealed class StoreResponseSource : IResponseSource
     private readonly ILogger _logger;
     private readonly IssuerDirectory _issuers;
     private readonly ConcurrentDictionary<string, IssuerState> _states = new(StringComparer.Ordinal);
+    private readonly IssuerState[] _stateList;
     private readonly ConcurrentDictionary<CacheKey, CachedResponse> _cache = new();
     private readonly IndexShardCache _shards;
     private long _cacheBytes;
@@ -74,6 +80,7 @@ public sealed class StoreResponseSource : IResponseSource
         _logger = logger;
         _shards = new IndexShardCache(_options.IndexCacheBytes);
         foreach (var issuer in _issuers.Issuers) _states[issuer.KeyHashHex] = new IssuerState(issuer);
+        _stateList = [.. _states.Values];
     }
 
     public IssuerDirectory Issuers => _issuers;
@@ -125,15 +132,47 @@ public sealed class StoreResponseSource : IResponseSource
         public readonly SemaphoreSlim Reload = new(1, 1);
     }
 
-    public async ValueTask<ResponseLookup> LookupAsync(CertId certId, CancellationToken cancellationToken)
+    public ValueTask<ResponseLookup> LookupAsync(CertId certId, CancellationToken cancellationToken)
     {
         var issuer = _issuers.Find(certId);
-        if (issuer is null) return ResponseLookup.Unauthorized;
-        var state = _states[issuer.KeyHashHex];
+        if (issuer is null) return new(ResponseLookup.Unauthorized);
+        var state = StateOf(issuer);
+        // The usual hit needs no await (no state machine): manifest checked within the reload interval, shard in memory,
+        // response cached for the same index entry. Anything else takes the full path below, from the start.
+        var now = _time.GetUtcNow();
+        if (state.View is { } view && now - state.CheckedAt < _options.IndexReloadInterval)
+        {
+            if (!Presigns(state, certId)) return new(ResponseLookup.Unauthorized);
+            if (view.ShardFor(state.Issuer.KeyHashHex, certId.SerialNumber) is not var (shardKey, version)) return new(ResponseLookup.Unauthorized);
+            if (_shards.TryGetLoaded(shardKey, version, out var shard))
+            {
+                if (!shard.TryGet(certId.SerialNumber, out var entry)) return new(ResponseLookup.Unauthorized);
+                if (_cache.TryGetValue(new CacheKey(certId.HashAlgorithm, issuer, certId.SerialNumber), out var cached) && cached.Entry == entry)
+                {
+                    Instruments?.CacheHit();
+                    return new(cached.NextUpdate <= now ? new ResponseLookup(LookupOutcome.Expired, cached) : cached.CacheHit);
+                }
+            }
+        }
+        return LookupSlowAsync(issuer, state, certId, cancellationToken);
+    }
+
+    /// <summary>An issuer's state: a scan by reference (a deployment serves a few issuers), no hashing.</summary>
+    private IssuerState StateOf(OcspIssuer issuer)
+    {
+        foreach (var state in _stateList)
+            if (ReferenceEquals(state.Issuer, issuer)) return state;
+        return _states[issuer.KeyHashHex];
+    }
+
+    /// <summary>A CertID hash algorithm the issuer does not pre-sign is answered from the manifest (RFC 5019 §2.2.3: unauthorized).</summary>
+    private static bool Presigns(IssuerState state, CertId certId) =>
+        state.Manifest is not { HashAlgorithms: { Count: > 0 } presigned } || presigned.Contains(certId.HashAlgorithm.Name());
+
+    private async ValueTask<ResponseLookup> LookupSlowAsync(OcspIssuer issuer, IssuerState state, CertId certId, CancellationToken cancellationToken)
+    {
         var view = await CurrentViewAsync(state, cancellationToken).ConfigureAwait(false);
-        // A CertID hash algorithm the issuer does not pre-sign is answered from the manifest (RFC 5019 §2.2.3: unauthorized).
-        if (state.Manifest is { HashAlgorithms: { Count: > 0 } presigned } && !presigned.Contains(certId.HashAlgorithm.Name()))
-            return ResponseLookup.Unauthorized;
+        if (!Presigns(state, certId)) return ResponseLookup.Unauthorized;
         // An empty issuerKeyHash (certutil) still names one issuer: serve that issuer's response for the algorithm.
         var found = await FindEntryAsync(state, view, certId.SerialNumber, cancellationToken).ConfigureAwait(false);
         if (found is not { } entry) return ResponseLookup.Unauthorized;
@@ -176,13 +215,19 @@ public sealed class StoreResponseSource : IResponseSource
         else Instruments?.CacheHit();
         return cached.NextUpdate <= now
             ? new ResponseLookup(LookupOutcome.Expired, cached, fromStore)
-            : new ResponseLookup(LookupOutcome.Found, cached, fromStore);
+            : fromStore ? new ResponseLookup(LookupOutcome.Found, cached, fromStore) : cached.CacheHit;
     }
 
     /// <summary>The serial's index entry, from its shard (loaded on first need); null when the issuer has no response for it.</summary>
-    private async ValueTask<IndexEntry?> FindEntryAsync(IssuerState state, IndexView view, SerialNumber serial, CancellationToken cancellationToken)
+    private ValueTask<IndexEntry?> FindEntryAsync(IssuerState state, IndexView view, SerialNumber serial, CancellationToken cancellationToken)
     {
-        if (view.ShardFor(state.Issuer.KeyHashHex, serial) is not var (key, version)) return null;
+        if (view.ShardFor(state.Issuer.KeyHashHex, serial) is not var (key, version)) return new((IndexEntry?)null);
+        if (_shards.TryGetLoaded(key, version, out var loaded)) return new(loaded.TryGet(serial, out var found) ? found : null);
+        return LoadAndFindAsync(key, version, serial, cancellationToken);
+    }
+
+    private async ValueTask<IndexEntry?> LoadAndFindAsync(IndexShardCache.Key key, string version, SerialNumber serial, CancellationToken cancellationToken)
+    {
         var shard = await _shards.GetAsync(key, version,
             ct => ShardedIndexStore.ReadShardAsync(_store, key.IssuerId, key.Count, key.Shard, ct), cancellationToken).ConfigureAwait(false);
         return shard.TryGet(serial, out var entry) ? entry : null;
@@ -262,10 +307,14 @@ public sealed class StoreResponseSource : IResponseSource
     }
 
     /// <summary>The issuer's index as its manifest describes it, reading the manifest again once the reload interval has passed.</summary>
-    private async ValueTask<IndexView> CurrentViewAsync(IssuerState state, CancellationToken cancellationToken)
+    private ValueTask<IndexView> CurrentViewAsync(IssuerState state, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
-        if (state.View is { } current && now - state.CheckedAt < _options.IndexReloadInterval) return current;
+        return state.View is { } current && now - state.CheckedAt < _options.IndexReloadInterval ? new(current) : ReloadViewAsync(state, now, cancellationToken);
+    }
+
+    private async ValueTask<IndexView> ReloadViewAsync(IssuerState state, DateTimeOffset now, CancellationToken cancellationToken)
+    {
         await state.Reload.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
