@@ -28,30 +28,36 @@ public sealed class OcspHttpHandler(IResponseSource source, HttpServeOptions opt
     private readonly string _cappedCacheControl = CacheControl((long)options.MaxAgeCap.TotalSeconds);
     private readonly RecentStrings _cacheControls = new(256, CacheControl);
     private readonly RecentStrings _httpDates = new(256, ticks => HttpDate(new DateTimeOffset(ticks, TimeSpan.Zero)));
+    private readonly RecentGetRequests _recentGets = new();
 
     public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
         string method = ResponderMetrics.MethodTag(request.Method);
         CertId? certId = null;
-        ReadOnlyMemory<byte> der;
+        string? getPath = null;
         try
         {
-            if (HttpMethods.IsPost(request.Method)) der = await ReadBodyAsync(request, context.RequestAborted);
-            else if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)) der = OcspGetPath.Decode(GetPath(context)).AsMemory();
+            // RFC 5019 §2.1.1: a pre-produced responder answers the first CertID.
+            if (HttpMethods.IsPost(request.Method))
+                certId = OcspRequest.Decode(await ReadBodyAsync(request, context.RequestAborted), options.MaxRequestBytes).FirstCertId;
+            else if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
+            {
+                getPath = GetPath(context);
+                certId = _recentGets.Find(getPath)
+                         ?? OcspRequest.Decode(OcspGetPath.Decode(getPath).AsMemory(), options.MaxRequestBytes).FirstCertId;
+            }
             else
             {
                 context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
                 context.Response.Headers.Allow = "GET, HEAD, POST";
                 return;
             }
-            var ocspRequest = OcspRequest.Decode(der, options.MaxRequestBytes);
-            // RFC 5019 §2.1.1: a pre-produced responder answers the first CertID.
-            certId = ocspRequest.FirstCertId;
             var lookup = await source.LookupAsync(certId, context.RequestAborted);
             switch (lookup.Outcome)
             {
                 case LookupOutcome.Found:
+                    if (getPath is not null) _recentGets.Remember(getPath, certId);
                     string status = WriteFound(context, lookup.Response!, method);
                     // Not for a 304 or HEAD; awaited here rather than in a helper: one async state machine on a hit.
                     if (context.Response.StatusCode == StatusCodes.Status200OK && !HttpMethods.IsHead(request.Method))
