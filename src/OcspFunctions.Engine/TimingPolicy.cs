@@ -1,3 +1,5 @@
+using OcspFunctions.Engine.Store;
+
 namespace OcspFunctions.Engine;
 
 /// <summary>
@@ -89,5 +91,17 @@ public sealed class TimingPolicy
         var due = thisUpdate + RefreshAfter * (1 - jitter);
         var latest = nextUpdate - (Validity - RefreshAfter);
         return due <= latest ? due : latest;
+    }
+
+    /// <summary>When a stored entry must be re-signed, spread by the serial's canonical bytes.</summary>
+    public DateTimeOffset RefreshDue(ReadOnlySpan<byte> serial, IndexEntry entry) =>
+        RefreshDue(DateTimeOffset.FromUnixTimeSeconds(entry.ThisUpdate), DateTimeOffset.FromUnixTimeSeconds(entry.NextUpdate), SerialHash(serial));
+
+    /// <summary>FNV-1a of the serial's canonical bytes: a stable per-serial spread of refresh times.</summary>
+    public static uint SerialHash(ReadOnlySpan<byte> serial)
+    {
+        uint hash = 2166136261;
+        foreach (byte b in serial) hash = (hash ^ b) * 16777619;
+        return hash;
     }
 }

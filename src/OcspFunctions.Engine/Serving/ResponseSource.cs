@@ -274,7 +274,7 @@ public sealed class StoreResponseSource : IResponseSource
     {
         if (stored.Single.NextUpdate is not { } nextUpdate) return null;
         var thisUpdate = stored.Single.ThisUpdate;
-        var due = _timing.RefreshDue(thisUpdate, nextUpdate, RefreshEngine.Spread(stored.Single.CertId.SerialNumber));
+        var due = _timing.RefreshDue(thisUpdate, nextUpdate, TimingPolicy.SerialHash(stored.Single.CertId.SerialNumber.Bytes));
         // The refresh picks a due response up on its next run; allow one schedule interval for it.
         var replacedBy = due + _options.RefreshInterval;
         return new CachedResponse

@@ -144,7 +144,7 @@ public sealed class WorkPlanTests
 
         // Due at thisUpdate plus a little by the serial's bytes: ties are frequent.
         Func<ReadOnlySpan<byte>, IndexEntry, DateTimeOffset> due = (serial, e) =>
-            DateTimeOffset.FromUnixTimeSeconds(e.ThisUpdate + RefreshEngine.Spread(serial) % 3 * 1000 + 1000);
+            DateTimeOffset.FromUnixTimeSeconds(e.ThisUpdate + TimingPolicy.SerialHash(serial) % 3 * 1000 + 1000);
         var sharded = WorkPlan.Build(statuses, index, Now, due);
         var perSerial = WorkPlan.BuildPerSerial(statuses, index, Now, due);
         var fromDictionary = WorkPlan.Build(new Dictionary<SerialNumber, CertStatus>(statuses), index, Now, due);
@@ -162,7 +162,7 @@ public sealed class WorkPlanTests
         Assert.Equal(perSerial.Known, fromDictionary.Known);
         Assert.Equal(statuses.Count, perSerial.Total + perSerial.Unchanged);
         // Some due serials tie: the order among them is the list's, in both.
-        var dueTimes = perSerial.Tier(WorkTier.Due).Select(w => index.Entries[w.Serial].ThisUpdate + RefreshEngine.Spread(w.Serial) % 3 * 1000).ToList();
+        var dueTimes = perSerial.Tier(WorkTier.Due).Select(w => index.Entries[w.Serial].ThisUpdate + TimingPolicy.SerialHash(w.Serial.Bytes) % 3 * 1000).ToList();
         Assert.True(dueTimes.Distinct().Count() < dueTimes.Count);
 
         Revocation RandomRevocation(SerialNumber serial)
