@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
 using OcspFunctions.Engine;
@@ -28,24 +29,30 @@ public sealed class OcspHttpHandler(IResponseSource source, HttpServeOptions opt
     private readonly string _cappedCacheControl = CacheControl((long)options.MaxAgeCap.TotalSeconds);
     private readonly RecentStrings _cacheControls = new(256, CacheControl);
     private readonly RecentStrings _httpDates = new(256, ticks => HttpDate(new DateTimeOffset(ticks, TimeSpan.Zero)));
-    private readonly RecentGetRequests _recentGets = new();
+    private readonly RecentRequests _recent = new();
 
     public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
         string method = ResponderMetrics.MethodTag(request.Method);
         CertId? certId = null;
+        ReadOnlyMemory<byte> body = default;
         string? getPath = null;
+        RecentRequests.Entry? recent;
         try
         {
             // RFC 5019 §2.1.1: a pre-produced responder answers the first CertID.
             if (HttpMethods.IsPost(request.Method))
-                certId = OcspRequest.Decode(await ReadBodyAsync(request, context.RequestAborted), options.MaxRequestBytes).FirstCertId;
+            {
+                body = await ReadBodyAsync(request, context.RequestAborted);
+                recent = _recent.Find(body.Span);
+                certId = recent?.CertId ?? OcspRequest.Decode(body, options.MaxRequestBytes).FirstCertId;
+            }
             else if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
             {
                 getPath = GetPath(context);
-                certId = _recentGets.Find(getPath)
-                         ?? OcspRequest.Decode(OcspGetPath.Decode(getPath).AsMemory(), options.MaxRequestBytes).FirstCertId;
+                recent = _recent.Find(MemoryMarshal.AsBytes(getPath.AsSpan()));
+                certId = recent?.CertId ?? OcspRequest.Decode(OcspGetPath.Decode(getPath).AsMemory(), options.MaxRequestBytes).FirstCertId;
             }
             else
             {
@@ -53,11 +60,13 @@ public sealed class OcspHttpHandler(IResponseSource source, HttpServeOptions opt
                 context.Response.Headers.Allow = "GET, HEAD, POST";
                 return;
             }
-            var lookup = await source.LookupAsync(certId, context.RequestAborted);
+            var lookup = recent?.Answer is { } last && source.TryAnswerAgain(last, out var again)
+                ? again
+                : await source.LookupAsync(certId, context.RequestAborted);
             switch (lookup.Outcome)
             {
                 case LookupOutcome.Found:
-                    if (getPath is not null) _recentGets.Remember(getPath, certId);
+                    _recent.Remember(getPath is null ? body.Span : MemoryMarshal.AsBytes(getPath.AsSpan()), recent, certId, lookup.Response!);
                     string status = WriteFound(context, lookup.Response!, method);
                     // Not for a 304 or HEAD; awaited here rather than in a helper: one async state machine on a hit.
                     if (context.Response.StatusCode == StatusCodes.Status200OK && !HttpMethods.IsHead(request.Method))

@@ -41,12 +41,25 @@ public sealed class CachedResponse
 
     /// <summary>The answer for a cache hit, made once: a hit allocates nothing.</summary>
     internal ResponseLookup CacheHit => _hit ??= new ResponseLookup(LookupOutcome.Found, this);
+
+    /// <summary>The issuer's index view this response was last found current in (see <see cref="IResponseSource.TryAnswerAgain"/>).</summary>
+    internal volatile object? ConfirmedIn;
 }
 
 /// <summary>Where the HTTP layer gets responses from (Boulder's Source): one small interface, layered.</summary>
 public interface IResponseSource
 {
     ValueTask<ResponseLookup> LookupAsync(CertId certId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The answer again, without a lookup, for a response this source last found for the same CertID, when it can tell
+    /// cheaply that the response is still the current one; false: look it up (a source that cannot tell always says so).
+    /// </summary>
+    bool TryAnswerAgain(CachedResponse response, out ResponseLookup lookup)
+    {
+        lookup = ResponseLookup.Unauthorized;
+        return false;
+    }
 }
 
 /// <summary>
@@ -107,6 +120,9 @@ public sealed class StoreResponseSource : IResponseSource
     {
         public static readonly IndexView Empty = new(-1, []);
 
+        /// <summary>The issuer whose view this is (none for <see cref="Empty"/>, which answers nothing).</summary>
+        public IssuerState? State { get; init; }
+
         public (IndexShardCache.Key Key, string Version)? ShardFor(string issuerId, SerialNumber serial) => Count switch
         {
             < 0 => null,
@@ -149,12 +165,37 @@ public sealed class StoreResponseSource : IResponseSource
                 if (!shard.TryGet(certId.SerialNumber, out var entry)) return new(ResponseLookup.Unauthorized);
                 if (_cache.TryGetValue(new CacheKey(certId.HashAlgorithm, issuer, certId.SerialNumber), out var cached) && cached.Entry == entry)
                 {
+                    Confirm(cached, view);
                     Instruments?.CacheHit();
                     return new(cached.NextUpdate <= now ? new ResponseLookup(LookupOutcome.Expired, cached) : cached.CacheHit);
                 }
             }
         }
         return LookupSlowAsync(issuer, state, certId, cancellationToken);
+    }
+
+    /// <summary>
+    /// A response last found current in the issuer's index view that is still the current one (checked within the reload
+    /// interval) is current now: a view's shards never change, so the serial's entry, and the response for it, are the same.
+    /// </summary>
+    public bool TryAnswerAgain(CachedResponse response, out ResponseLookup lookup)
+    {
+        var now = _time.GetUtcNow();
+        if (response.ConfirmedIn is IndexView { State: { } state } view && ReferenceEquals(state.View, view)
+            && now - state.CheckedAt < _options.IndexReloadInterval)
+        {
+            Instruments?.CacheHit();
+            lookup = response.NextUpdate <= now ? new ResponseLookup(LookupOutcome.Expired, response) : response.CacheHit;
+            return true;
+        }
+        lookup = ResponseLookup.Unauthorized;
+        return false;
+    }
+
+    /// <summary>Records the view a response was found current in; written only when it changes (a hit dirties no cache line).</summary>
+    private static void Confirm(CachedResponse response, IndexView view)
+    {
+        if (!ReferenceEquals(response.ConfirmedIn, view)) response.ConfirmedIn = view;
     }
 
     /// <summary>An issuer's state: a scan by reference (a deployment serves a few issuers), no hashing.</summary>
@@ -213,6 +254,7 @@ public sealed class StoreResponseSource : IResponseSource
             Remember(key, cached);
         }
         else Instruments?.CacheHit();
+        Confirm(cached, view);
         return cached.NextUpdate <= now
             ? new ResponseLookup(LookupOutcome.Expired, cached, fromStore)
             : fromStore ? new ResponseLookup(LookupOutcome.Found, cached, fromStore) : cached.CacheHit;
@@ -332,8 +374,8 @@ public sealed class StoreResponseSource : IResponseSource
                     // The refresh writes the shards before the manifest, so every shard the manifest lists is complete.
                     var manifest = IssuerManifest.Parse(stored.Content, StoreLayout.Manifest(id));
                     var view = manifest.IndexShards > 0
-                        ? new IndexView(manifest.IndexShards, [.. manifest.IndexShardVersions])
-                        : new IndexView(0, [stored.ETag]); // a store from before shards: its index.tsv is reloaded whole on any change
+                        ? new IndexView(manifest.IndexShards, [.. manifest.IndexShardVersions]) { State = state }
+                        : new IndexView(0, [stored.ETag]) { State = state }; // a store from before shards: its index.tsv is reloaded whole on any change
                     if (view.Count > 0 && view.Versions.Length != view.Count)
                         throw new StoreException($"{StoreLayout.Manifest(id)} lists {view.Versions.Length} index shard versions for {view.Count} shards");
                     int dropped = _shards.Invalidate(id, view.IsCurrent);
