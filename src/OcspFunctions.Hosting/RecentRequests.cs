@@ -10,9 +10,9 @@ namespace OcspFunctions.Hosting;
 /// pre-produced responder answers (RFC 5019 §2.1.1): a repeated request skips the decoding and the DER parse, and the
 /// source is first asked whether the last answer is still current (<see cref="IResponseSource.TryAnswerAgain"/>).
 /// Only answered requests are kept, so malformed or unknown ones never displace them. A two-way set-associative table
-/// keyed by a seeded hash of the request's bytes: a request pushed out only decodes again. At most <see cref="Slots"/> requests and the
-/// responses they last got (a few MB) are held. Safe for concurrent use: an entry's request and CertID never change, and
-/// its last answer is only a hint the source checks.
+/// keyed by a seeded hash of the request's bytes: a request pushed out only decodes again. At most <see cref="Slots"/>
+/// requests of up to <see cref="MaxRequestBytes"/> and the responses they last got are held. Safe for concurrent use:
+/// an entry's request and CertID never change, and its last answer is only a hint the source checks.
 /// </summary>
 internal sealed class RecentRequests
 {
@@ -25,11 +25,15 @@ internal sealed class RecentRequests
 
     public const int Slots = 4096;
 
+    /// <summary>Longer requests are not kept (an RFC 5019 request's GET path or body is a few hundred bytes): ~10 MB at most.</summary>
+    public const int MaxRequestBytes = 1024;
+
     private readonly Entry?[] _slots = new Entry?[Slots];
     private readonly long _seed = Random.Shared.NextInt64();
 
     public Entry? Find(ReadOnlySpan<byte> request)
     {
+        if (request.Length > MaxRequestBytes) return null;
         int set = Set(request, out _);
         if (_slots[set] is { } first && request.SequenceEqual(first.Request)) return first;
         return _slots[set + 1] is { } second && request.SequenceEqual(second.Request) ? second : null;
@@ -43,6 +47,7 @@ internal sealed class RecentRequests
             if (!ReferenceEquals(found.Answer, answer)) found.Answer = answer;
             return;
         }
+        if (request.Length > MaxRequestBytes) return;
         // Two ways per set: the one already holding this request (a race), an empty one, else one picked by the hash's
         // top bit — so two requests sharing a set both stay.
         int set = Set(request, out ulong hash);

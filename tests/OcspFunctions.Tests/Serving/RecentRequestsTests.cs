@@ -180,5 +180,11 @@ public sealed class RecentRequestsTests
         var other = Id("02");
         recent.Remember(a, null, other, answer); // remembered again (a race): replaced, not held twice
         Assert.Same(other, recent.Find(a)!.CertId);
+
+        byte[] longest = new byte[RecentRequests.MaxRequestBytes], tooLong = new byte[RecentRequests.MaxRequestBytes + 1];
+        recent.Remember(longest, null, id, answer);
+        recent.Remember(tooLong, null, id, answer);
+        Assert.NotNull(recent.Find(longest));
+        Assert.Null(recent.Find(tooLong));
     }
 }
