@@ -45,13 +45,13 @@ public sealed class OcspHttpHandler(IResponseSource source, HttpServeOptions opt
             if (HttpMethods.IsPost(request.Method))
             {
                 body = await ReadBodyAsync(request, context.RequestAborted);
-                recent = _recent.Find(body.Span);
+                recent = _recent.Find(post: true, body.Span);
                 certId = recent?.CertId ?? OcspRequest.Decode(body, options.MaxRequestBytes).FirstCertId;
             }
             else if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method))
             {
                 getPath = GetPath(context);
-                recent = _recent.Find(MemoryMarshal.AsBytes(getPath.AsSpan()));
+                recent = _recent.Find(post: false, MemoryMarshal.AsBytes(getPath.AsSpan()));
                 certId = recent?.CertId ?? OcspRequest.Decode(OcspGetPath.Decode(getPath).AsMemory(), options.MaxRequestBytes).FirstCertId;
             }
             else
@@ -66,7 +66,7 @@ public sealed class OcspHttpHandler(IResponseSource source, HttpServeOptions opt
             switch (lookup.Outcome)
             {
                 case LookupOutcome.Found:
-                    _recent.Remember(getPath is null ? body.Span : MemoryMarshal.AsBytes(getPath.AsSpan()), recent, certId, lookup.Response!);
+                    _recent.Remember(getPath is null, getPath is null ? body.Span : MemoryMarshal.AsBytes(getPath.AsSpan()), recent, certId, lookup.Response!);
                     string status = WriteFound(context, lookup.Response!, method);
                     // Not for a 304 or HEAD; awaited here rather than in a helper: one async state machine on a hit.
                     if (context.Response.StatusCode == StatusCodes.Status200OK && !HttpMethods.IsHead(request.Method))

@@ -16,8 +16,9 @@ namespace OcspFunctions.Hosting;
 /// </summary>
 internal sealed class RecentRequests
 {
-    internal sealed class Entry(byte[] request, CertId certId)
+    internal sealed class Entry(bool post, byte[] request, CertId certId)
     {
+        public bool Post { get; } = post;
         public byte[] Request { get; } = request;
         public CertId CertId { get; } = certId;
         public volatile CachedResponse? Answer;
@@ -25,22 +26,26 @@ internal sealed class RecentRequests
 
     public const int Slots = 4096;
 
-    /// <summary>Longer requests are not kept (an RFC 5019 request's GET path or body is a few hundred bytes): ~10 MB at most.</summary>
+    /// <summary>
+    /// Longer requests are not kept (an RFC 5019 request's GET path or body is a few hundred bytes): with the answers they
+    /// hold (which the response cache may have dropped), ~15 MB at most.
+    /// </summary>
     public const int MaxRequestBytes = 1024;
 
     private readonly Entry?[] _slots = new Entry?[Slots];
     private readonly long _seed = Random.Shared.NextInt64();
 
-    public Entry? Find(ReadOnlySpan<byte> request)
+    /// <summary>The entry of this request: a POST body (<paramref name="post"/>) or a GET path's UTF-16 bytes, never mixed.</summary>
+    public Entry? Find(bool post, ReadOnlySpan<byte> request)
     {
         if (request.Length > MaxRequestBytes) return null;
-        int set = Set(request, out _);
-        if (_slots[set] is { } first && request.SequenceEqual(first.Request)) return first;
-        return _slots[set + 1] is { } second && request.SequenceEqual(second.Request) ? second : null;
+        int set = Set(post, request, out _);
+        if (_slots[set] is { } first && first.Post == post && request.SequenceEqual(first.Request)) return first;
+        return _slots[set + 1] is { } second && second.Post == post && request.SequenceEqual(second.Request) ? second : null;
     }
 
     /// <summary>Records the answer to a request; <paramref name="found"/> is what <see cref="Find"/> returned for it.</summary>
-    public void Remember(ReadOnlySpan<byte> request, Entry? found, CertId certId, CachedResponse answer)
+    public void Remember(bool post, ReadOnlySpan<byte> request, Entry? found, CertId certId, CachedResponse answer)
     {
         if (found is not null && ReferenceEquals(found.CertId, certId))
         {
@@ -50,16 +55,16 @@ internal sealed class RecentRequests
         if (request.Length > MaxRequestBytes) return;
         // Two ways per set: the one already holding this request (a race), an empty one, else one picked by the hash's
         // top bit — so two requests sharing a set both stay.
-        int set = Set(request, out ulong hash);
-        int way = _slots[set] is not { } first || request.SequenceEqual(first.Request) ? 0
-            : _slots[set + 1] is not { } second || request.SequenceEqual(second.Request) ? 1
+        int set = Set(post, request, out ulong hash);
+        int way = _slots[set] is not { } first || (first.Post == post && request.SequenceEqual(first.Request)) ? 0
+            : _slots[set + 1] is not { } second || (second.Post == post && request.SequenceEqual(second.Request)) ? 1
             : (int)(hash >> 63);
-        _slots[set + way] = new Entry(request.ToArray(), certId) { Answer = answer };
+        _slots[set + way] = new Entry(post, request.ToArray(), certId) { Answer = answer };
     }
 
-    private int Set(ReadOnlySpan<byte> request, out ulong hash)
+    private int Set(bool post, ReadOnlySpan<byte> request, out ulong hash)
     {
-        hash = XxHash3.HashToUInt64(request, _seed);
+        hash = XxHash3.HashToUInt64(request, post ? ~_seed : _seed);
         return (int)(hash & (Slots / 2 - 1)) * 2;
     }
 }

@@ -42,7 +42,10 @@ public sealed class CachedResponse
     /// <summary>The answer for a cache hit, made once: a hit allocates nothing.</summary>
     internal ResponseLookup CacheHit => _hit ??= new ResponseLookup(LookupOutcome.Found, this);
 
-    /// <summary>The issuer's index view this response was last found current in (see <see cref="IResponseSource.TryAnswerAgain"/>).</summary>
+    /// <summary>
+    /// The stamp of the issuer's index view this response was last found current in (see <see cref="IResponseSource.TryAnswerAgain"/>):
+    /// a small object, not the view, so a response kept for long keeps no old view's shard versions alive.
+    /// </summary>
     internal volatile object? ConfirmedIn;
 }
 
@@ -120,8 +123,8 @@ public sealed class StoreResponseSource : IResponseSource
     {
         public static readonly IndexView Empty = new(-1, []);
 
-        /// <summary>The issuer whose view this is (none for <see cref="Empty"/>, which answers nothing).</summary>
-        public IssuerState? State { get; init; }
+        /// <summary>This view's identity for answering again (none for <see cref="Empty"/>, which answers nothing).</summary>
+        public ViewStamp? Stamp { get; init; }
 
         public (IndexShardCache.Key Key, string Version)? ShardFor(string issuerId, SerialNumber serial) => Count switch
         {
@@ -134,6 +137,12 @@ public sealed class StoreResponseSource : IResponseSource
 
         public bool IsCurrent(IndexShardCache.Key key, string version) =>
             key.Count == Math.Max(Count, 0) && Count >= 0 && key.Shard < Versions.Length && Versions[key.Shard] == version;
+    }
+
+    /// <summary>Made once per <see cref="IndexView"/>: which issuer, and (by reference) which of its views.</summary>
+    private sealed class ViewStamp(IssuerState state)
+    {
+        public IssuerState State { get; } = state;
     }
 
     private sealed class IssuerState(OcspIssuer issuer)
@@ -181,7 +190,7 @@ public sealed class StoreResponseSource : IResponseSource
     public bool TryAnswerAgain(CachedResponse response, out ResponseLookup lookup)
     {
         var now = _time.GetUtcNow();
-        if (response.ConfirmedIn is IndexView { State: { } state } view && ReferenceEquals(state.View, view)
+        if (response.ConfirmedIn is ViewStamp { State: var state } stamp && ReferenceEquals(state.View?.Stamp, stamp)
             && now - state.CheckedAt < _options.IndexReloadInterval)
         {
             Instruments?.CacheHit();
@@ -195,7 +204,7 @@ public sealed class StoreResponseSource : IResponseSource
     /// <summary>Records the view a response was found current in; written only when it changes (a hit dirties no cache line).</summary>
     private static void Confirm(CachedResponse response, IndexView view)
     {
-        if (!ReferenceEquals(response.ConfirmedIn, view)) response.ConfirmedIn = view;
+        if (view.Stamp is { } stamp && !ReferenceEquals(response.ConfirmedIn, stamp)) response.ConfirmedIn = stamp;
     }
 
     /// <summary>An issuer's state: a scan by reference (a deployment serves a few issuers), no hashing.</summary>
@@ -374,8 +383,8 @@ public sealed class StoreResponseSource : IResponseSource
                     // The refresh writes the shards before the manifest, so every shard the manifest lists is complete.
                     var manifest = IssuerManifest.Parse(stored.Content, StoreLayout.Manifest(id));
                     var view = manifest.IndexShards > 0
-                        ? new IndexView(manifest.IndexShards, [.. manifest.IndexShardVersions]) { State = state }
-                        : new IndexView(0, [stored.ETag]) { State = state }; // a store from before shards: its index.tsv is reloaded whole on any change
+                        ? new IndexView(manifest.IndexShards, [.. manifest.IndexShardVersions]) { Stamp = new ViewStamp(state) }
+                        : new IndexView(0, [stored.ETag]) { Stamp = new ViewStamp(state) }; // a store from before shards: its index.tsv is reloaded whole on any change
                     if (view.Count > 0 && view.Versions.Length != view.Count)
                         throw new StoreException($"{StoreLayout.Manifest(id)} lists {view.Versions.Length} index shard versions for {view.Count} shards");
                     int dropped = _shards.Invalidate(id, view.IsCurrent);

@@ -159,6 +159,28 @@ public sealed class RecentRequestsTests
     }
 
     [Fact]
+    public async Task A_POST_body_with_the_bytes_of_a_remembered_GET_path_is_decoded_as_a_body()
+    {
+        var source = new RecordingSource { Current = true };
+        using var instruments = new OcspInstruments();
+        var handler = Handler(source, instruments);
+        source.Known.Add("2A");
+        string path = PathOf(Id("2a"));
+        Assert.Equal("2A".PadLeft(16, '0'), (await SendAsync(handler, "GET", Id("2a"))).Body);
+
+        var context = new DefaultHttpContext();
+        context.Request.Method = "POST";
+        byte[] body = System.Runtime.InteropServices.MemoryMarshal.AsBytes(path.AsSpan()).ToArray(); // the GET key's bytes
+        context.Request.ContentLength = body.Length;
+        context.Request.Body = new MemoryStream(body);
+        var output = new MemoryStream();
+        context.Response.Body = output;
+        await handler.HandleAsync(context);
+        Assert.Equal(OcspErrorResponse.For(OcspResponseStatus.MalformedRequest), output.ToArray());
+        Assert.Single(source.Asked);
+    }
+
+    [Fact]
     public void Find_matches_the_whole_request_only()
     {
         var recent = new RecentRequests();
@@ -169,22 +191,23 @@ public sealed class RecentRequestsTests
             Entry = new IndexEntry(CertStatusKind.Good, 0, null, 0, 0, "p", 0, 1),
         };
         byte[] a = [1, 2, 3];
-        Assert.Null(recent.Find(a));
-        recent.Remember(a, null, id, answer);
-        var found = recent.Find(a);
+        Assert.Null(recent.Find(post: true, a));
+        recent.Remember(true, a, null, id, answer);
+        var found = recent.Find(post: true, a);
         Assert.NotNull(found);
         Assert.Same(id, found.CertId);
         Assert.Same(answer, found.Answer);
-        Assert.Null(recent.Find([1, 2]));
-        Assert.Null(recent.Find([1, 2, 3, 4]));
+        Assert.Null(recent.Find(post: false, a)); // a GET path with the same bytes is another request
+        Assert.Null(recent.Find(post: true, [1, 2]));
+        Assert.Null(recent.Find(post: true, [1, 2, 3, 4]));
         var other = Id("02");
-        recent.Remember(a, null, other, answer); // remembered again (a race): replaced, not held twice
-        Assert.Same(other, recent.Find(a)!.CertId);
+        recent.Remember(true, a, null, other, answer); // remembered again (a race): replaced, not held twice
+        Assert.Same(other, recent.Find(post: true, a)!.CertId);
 
         byte[] longest = new byte[RecentRequests.MaxRequestBytes], tooLong = new byte[RecentRequests.MaxRequestBytes + 1];
-        recent.Remember(longest, null, id, answer);
-        recent.Remember(tooLong, null, id, answer);
-        Assert.NotNull(recent.Find(longest));
-        Assert.Null(recent.Find(tooLong));
+        recent.Remember(true, longest, null, id, answer);
+        recent.Remember(true, tooLong, null, id, answer);
+        Assert.NotNull(recent.Find(post: true, longest));
+        Assert.Null(recent.Find(post: true, tooLong));
     }
 }
