@@ -22,6 +22,8 @@ internal sealed class RecentRequests
         public byte[] Request { get; } = request;
         public CertId CertId { get; } = certId;
         public volatile CachedResponse? Answer;
+
+        public bool Is(bool post, ReadOnlySpan<byte> request) => Post == post && request.SequenceEqual(Request);
     }
 
     public const int Slots = 4096;
@@ -40,8 +42,8 @@ internal sealed class RecentRequests
     {
         if (request.Length > MaxRequestBytes) return null;
         int set = Set(post, request, out _);
-        if (_slots[set] is { } first && first.Post == post && request.SequenceEqual(first.Request)) return first;
-        return _slots[set + 1] is { } second && second.Post == post && request.SequenceEqual(second.Request) ? second : null;
+        if (_slots[set] is { } first && first.Is(post, request)) return first;
+        return _slots[set + 1] is { } second && second.Is(post, request) ? second : null;
     }
 
     /// <summary>Records the answer to a request; <paramref name="found"/> is what <see cref="Find"/> returned for it.</summary>
@@ -56,8 +58,8 @@ internal sealed class RecentRequests
         // Two ways per set: the one already holding this request (a race), an empty one, else one picked by the hash's
         // top bit — so two requests sharing a set both stay.
         int set = Set(post, request, out ulong hash);
-        int way = _slots[set] is not { } first || (first.Post == post && request.SequenceEqual(first.Request)) ? 0
-            : _slots[set + 1] is not { } second || (second.Post == post && request.SequenceEqual(second.Request)) ? 1
+        int way = _slots[set] is not { } first || first.Is(post, request) ? 0
+            : _slots[set + 1] is not { } second || second.Is(post, request) ? 1
             : (int)(hash >> 63);
         _slots[set + way] = new Entry(post, request.ToArray(), certId) { Answer = answer };
     }

@@ -42,6 +42,9 @@ public sealed class CachedResponse
     /// <summary>The answer for a cache hit, made once: a hit allocates nothing.</summary>
     internal ResponseLookup CacheHit => _hit ??= new ResponseLookup(LookupOutcome.Found, this);
 
+    /// <summary>This response from memory at <paramref name="now"/>: past its nextUpdate it is never served, only reported expired.</summary>
+    internal ResponseLookup HitAt(DateTimeOffset now) => NextUpdate <= now ? new ResponseLookup(LookupOutcome.Expired, this) : CacheHit;
+
     /// <summary>
     /// The stamp of the issuer's index view this response was last found current in (see <see cref="IResponseSource.TryAnswerAgain"/>):
     /// a small object, not the view, so a response kept for long keeps no old view's shard versions alive.
@@ -176,7 +179,7 @@ public sealed class StoreResponseSource : IResponseSource
                 {
                     Confirm(cached, view);
                     Instruments?.CacheHit();
-                    return new(cached.NextUpdate <= now ? new ResponseLookup(LookupOutcome.Expired, cached) : cached.CacheHit);
+                    return new(cached.HitAt(now));
                 }
             }
         }
@@ -194,7 +197,7 @@ public sealed class StoreResponseSource : IResponseSource
             && now - state.CheckedAt < _options.IndexReloadInterval)
         {
             Instruments?.CacheHit();
-            lookup = response.NextUpdate <= now ? new ResponseLookup(LookupOutcome.Expired, response) : response.CacheHit;
+            lookup = response.HitAt(now);
             return true;
         }
         lookup = ResponseLookup.Unauthorized;
@@ -264,9 +267,8 @@ public sealed class StoreResponseSource : IResponseSource
         }
         else Instruments?.CacheHit();
         Confirm(cached, view);
-        return cached.NextUpdate <= now
-            ? new ResponseLookup(LookupOutcome.Expired, cached, fromStore)
-            : fromStore ? new ResponseLookup(LookupOutcome.Found, cached, fromStore) : cached.CacheHit;
+        return !fromStore ? cached.HitAt(now)
+            : new ResponseLookup(cached.NextUpdate <= now ? LookupOutcome.Expired : LookupOutcome.Found, cached, FromStore: true);
     }
 
     /// <summary>The serial's index entry, from its shard (loaded on first need); null when the issuer has no response for it.</summary>
